@@ -1,0 +1,37 @@
+# polit: `make demo` and `make test` set everything up themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+UV     := $(BIN)/uv
+PYTEST_ARGS ?=
+
+.PHONY: help setup demo test bench lint clean
+
+help:  ## list targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev]'
+	touch $@
+
+setup: $(STAMP)  ## create .venv and install polit with its dev tools
+
+demo: $(STAMP)  ## run the whole pipeline offline on a synthetic board
+	$(BIN)/polit demo
+
+test: $(STAMP)  ## run the test suite
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## measure; writes bench/results.json and bench/results.md
+	$(BIN)/python -m bench.run
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+clean:  ## remove the virtualenv and local data
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,85 @@
+"""One typed settings object. Values come from flags, then `POLIT_*` env vars, then defaults.
+
+Example:
+    >>> s = Settings.from_env({"POLIT_MAX_RPS": "0"})
+    >>> s.max_rps
+    0.0
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+DEFAULT_API_URL = "https://a.4cdn.org"
+DEFAULT_USER_AGENT = "polit/0.1 (research archiver; +https://github.com/polit-data/polit)"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a polit run needs to know. Secrets are never stored here."""
+
+    api_url: str = DEFAULT_API_URL
+    lake: str = "./data/lake"
+    max_rps: float = 1.0
+    boards: tuple[str, ...] = ("pol",)
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = 20.0
+    max_retries: int = 6
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from `POLIT_<FIELD>` variables; non-None `overrides` win."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(f"POLIT_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "boards" in values and isinstance(values["boards"], str | list):
+            values["boards"] = _boards(values["boards"])
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.max_rps < 0:
+            raise ValueError(f"max_rps must be >= 0 (0 = unlimited), got {self.max_rps}")
+        if not self.boards:
+            raise ValueError("at least one board is needed")
+        for b in self.boards:
+            if not b.isalnum():
+                raise ValueError(f"invalid board name {b!r}")
+        if self.timeout <= 0:
+            raise ValueError("timeout must be > 0")
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _boards(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    return tuple(b.strip().strip("/") for b in items if b.strip())
+
+
+def _coerce(name: str, raw: str) -> Any:
+    if name in ("max_rps", "timeout"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"POLIT_{name.upper()} must be a number, got {raw!r}") from None
+    if name == "max_retries":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"POLIT_{name.upper()} must be an integer, got {raw!r}") from None
+    if name == "boards":
+        return _boards(raw)
+    return raw

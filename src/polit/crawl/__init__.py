@@ -1,0 +1,1 @@
+"""Board crawler: poll, diff, deletions, archive, state."""

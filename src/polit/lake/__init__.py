@@ -1,0 +1,1 @@
+"""Parquet lake: layout, schemas, atomic writes over fsspec."""

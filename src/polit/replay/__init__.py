@@ -1,0 +1,1 @@
+"""Replay server for recorded boards and the synthetic board generator."""

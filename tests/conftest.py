@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("POLIT_SHARED", ROOT.parent / "shared")).resolve()
+FIXTURES = SHARED / "fixtures"
+RECORDING = FIXTURES / "pol-2023-03-27"
+SAMPLES = FIXTURES / "api-samples"
+
+
+@pytest.fixture(scope="session")
+def recording() -> Path:
+    if not (RECORDING / "recording.json").exists():
+        pytest.fail(f"shared recording not found at {RECORDING} (set POLIT_SHARED)")
+    return RECORDING
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    return SAMPLES
