@@ -1,0 +1,213 @@
+"""HTTP client for the 4chan read-only API. The API's rules live here and nowhere else:
+one global rate limit, If-Modified-Since echoing the exact Last-Modified, a User-Agent on
+every request, and bounded retries with exponential backoff, jitter and Retry-After.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from polit.chan.ratelimit import RateLimiter
+from polit.config import Settings
+
+log = logging.getLogger("polit.chan")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+MAX_BACKOFF = 60.0
+JSON_RETRIES = 2  # a body that stays malformed is reported, not retried forever
+
+
+class ChanError(Exception):
+    """A request that failed for good (after retries), or an unexpected answer."""
+
+    def __init__(self, url: str, message: str) -> None:
+        super().__init__(f"{url}: {message}")
+        self.url = url
+
+
+class BadBody(ChanError):
+    """The server answered 200 but the body is not the JSON we asked for."""
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One answered request. `data` is the parsed JSON on 200, None on 304 or 404."""
+
+    url: str
+    status: int
+    last_modified: str | None
+    data: Any = None
+    size: int = 0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    bytes: int = 0
+    retries: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "bytes": self.bytes,
+            "retries": self.retries,
+            "by_status": dict(self.by_status),
+        }
+
+
+class ChanClient:
+    """Thread-safe client; share one per process so every board shares the rate limit.
+
+    >>> with ChanClient(Settings(api_url="http://127.0.0.1:9", max_rps=0)) as c:
+    ...     c.base_url
+    'http://127.0.0.1:9'
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        limiter: RateLimiter | None = None,
+        transport: httpx.BaseTransport | None = None,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = settings.api_url.rstrip("/")
+        self.max_retries = settings.max_retries
+        self.limiter = limiter or RateLimiter(settings.max_rps)
+        self.backoff = backoff
+        self.stats = ClientStats()
+        self._sleep = sleep
+        self._rng = random.Random()
+        self._http = httpx.Client(
+            headers={"User-Agent": settings.user_agent, "Accept": "application/json"},
+            timeout=httpx.Timeout(settings.timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    # -- endpoints -------------------------------------------------------------------
+    def boards(self) -> Fetch:
+        return self.get_json("/boards.json")
+
+    def threads(self, board: str, since: str | None = None) -> Fetch:
+        return self.get_json(f"/{board}/threads.json", since)
+
+    def archive(self, board: str, since: str | None = None) -> Fetch:
+        return self.get_json(f"/{board}/archive.json", since)
+
+    def thread(self, board: str, no: int, since: str | None = None) -> Fetch:
+        return self.get_json(f"/{board}/thread/{no}.json", since)
+
+    # -- core --------------------------------------------------------------------------
+    def get_json(self, path: str, since: str | None = None) -> Fetch:
+        """GET `path`; 200 → parsed JSON, 304/404 → no data. Raises ChanError when it gives up."""
+        url = self.base_url + path
+        for attempt in range(JSON_RETRIES + 1):
+            status, last_modified, body = self._get(url, since)
+            if status != 200:
+                return Fetch(url, status, last_modified)
+            data, notes = decode_json(body, url)
+            if data is not None:
+                return Fetch(url, 200, last_modified, data, len(body), notes)
+            if attempt < JSON_RETRIES:
+                log.warning("%s: malformed JSON (%s), retrying", url, notes[-1])
+                self._backoff(attempt, None)
+        raise BadBody(url, f"malformed JSON after {JSON_RETRIES + 1} tries ({notes[-1]})")
+
+    def _get(self, url: str, since: str | None) -> tuple[int, str | None, bytes]:
+        headers = {"If-Modified-Since": since} if since else {}
+        last_error = ""
+        for attempt in range(self.max_retries + 1):
+            self.limiter.wait()
+            self.stats.requests += 1
+            retry_after: float | None = None
+            try:
+                resp = self._http.get(url, headers=headers)
+                body = resp.content
+            except httpx.TimeoutException as exc:
+                self.stats.by_status["timeout"] += 1
+                last_error = f"timeout ({type(exc).__name__})"
+            except httpx.TransportError as exc:
+                self.stats.by_status["error"] += 1
+                last_error = f"connection error ({type(exc).__name__}: {exc})"
+            else:
+                self.stats.by_status[str(resp.status_code)] += 1
+                self.stats.bytes += len(body)
+                if resp.status_code in (200, 304, 404):
+                    return resp.status_code, resp.headers.get("Last-Modified"), body
+                if resp.status_code not in RETRY_STATUSES:
+                    raise ChanError(url, f"unexpected HTTP {resp.status_code}")
+                last_error = f"HTTP {resp.status_code}"
+                retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+                if resp.status_code in (429, 503):
+                    self.limiter.penalize(retry_after if retry_after is not None else 1.0)
+            if attempt == self.max_retries:
+                break
+            self.stats.retries += 1
+            log.warning("%s: %s, retry %d/%d", url, last_error, attempt + 1, self.max_retries)
+            self._backoff(attempt, retry_after)
+        raise ChanError(url, f"gave up after {self.max_retries + 1} tries: {last_error}")
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> None:
+        delay = self._rng.uniform(0, min(MAX_BACKOFF, self.backoff * 2**attempt))
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        self._sleep(delay)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ChanClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def decode_json(body: bytes, url: str) -> tuple[Any, tuple[str, ...]]:
+    """Parse an untrusted body. Invalid UTF-8 is replaced (and noted), bad JSON gives None."""
+    notes: list[str] = []
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        notes.append(f"invalid UTF-8 at byte {exc.start}, replaced")
+        text = body.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text), tuple(notes)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        notes.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+        return None, tuple(notes)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is either seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,82 @@
+"""`polit watch`: crawl continuously, flush files on a time or size budget, stop cleanly."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+from polit.chan.client import ChanClient
+from polit.config import Settings
+from polit.crawl.crawler import BoardCrawler, new_run_id
+from polit.lake.store import Lake
+
+log = logging.getLogger("polit.watch")
+
+
+class Watcher:
+    def __init__(
+        self,
+        settings: Settings,
+        interval: float = 60.0,
+        flush_minutes: float = 10.0,
+        flush_posts: int = 50_000,
+        min_thread_interval: float = 10.0,
+    ) -> None:
+        self.settings = settings
+        self.interval = interval
+        self.flush_seconds = flush_minutes * 60
+        self.flush_posts = flush_posts
+        self.min_thread_interval = min_thread_interval
+        self.stop_event = threading.Event()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            log.warning(
+                "got %s: finishing the current files, then exiting", signal.strsignal(signum)
+            )
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def run(self, max_cycles: int = 0, echo: Callable[[str], None] = print) -> int:
+        """Loop until stopped (or `max_cycles`); returns the number of cycles run."""
+        lake = Lake(self.settings.lake)
+        run_id = new_run_id()
+        cycles = 0
+        with ChanClient(self.settings) as client:
+            crawlers = [
+                BoardCrawler(
+                    client, lake, b, run_id=run_id,
+                    min_thread_interval=self.min_thread_interval,
+                    should_stop=self.stop_event.is_set,
+                )
+                for b in self.settings.boards
+            ]  # fmt: skip
+            last_flush = time.monotonic()
+            while not self.stop_event.is_set():
+                started = time.monotonic()
+                for crawler in crawlers:
+                    if self.stop_event.is_set():
+                        break
+                    echo(crawler.cycle().summary())
+                cycles += 1
+                buffered = sum(c.buffered for c in crawlers)
+                if (
+                    buffered >= self.flush_posts
+                    or time.monotonic() - last_flush >= self.flush_seconds
+                ):
+                    for crawler in crawlers:
+                        crawler.flush()
+                    last_flush = time.monotonic()
+                if max_cycles and cycles >= max_cycles:
+                    break
+                self.stop_event.wait(max(0.0, self.interval - (time.monotonic() - started)))
+            for crawler in crawlers:
+                crawler.flush()
+        echo(f"stopped after {cycles} cycles; files and state are written")
+        return cycles

@@ -1,0 +1,121 @@
+"""The lake: Parquet files and small JSON documents under one fsspec URL.
+
+Layout: `<lake>/raw/<table>/board=<b>/date=<YYYY-MM-DD>/hour=<HH>/<run_id>-<n>.parquet`
+(zstd), plus `<lake>/_polit/` for crawl state and the load manifest.
+
+Every write is atomic. On a local disk a file is written under a hidden temporary name
+(`.tmp-*`, which readers skip) and renamed into place; an object store like GCS makes an
+object visible only once its upload completes, so it is written in place.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from polit.lake.schema import TABLES
+
+LOCAL_PROTOCOLS = {"file", "local"}
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    path: str  # full URL, e.g. file:///…/raw/posts/… or gs://bucket/…
+    table: str
+    board: str
+    size: int
+
+
+class Lake:
+    """A lake rooted at a URL or a local path (`./data/lake`, `file:///x`, `gs://bucket/x`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        fs, root = fsspec.core.url_to_fs(url)
+        self.fs: fsspec.AbstractFileSystem = fs
+        self.root = root.rstrip("/")
+        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        self.protocol = protocol
+        self.local = protocol in LOCAL_PROTOCOLS
+
+    def __repr__(self) -> str:
+        return f"Lake({self.url!r})"
+
+    # -- paths ---------------------------------------------------------------------------
+    def path(self, *parts: str) -> str:
+        return posixpath.join(self.root, *parts)
+
+    def uri(self, path: str) -> str:
+        """Full URL of a path inside the lake, for tools that open it themselves."""
+        if self.local:
+            return path
+        return f"{self.protocol}://{path}"
+
+    def partition(self, table: str, board: str, when: datetime) -> str:
+        return self.path("raw", table, f"board={board}", f"date={when:%Y-%m-%d}", f"hour={when:%H}")
+
+    # -- data files ------------------------------------------------------------------------
+    def write_table(self, table: str, board: str, data: pa.Table, when: datetime, name: str) -> str:
+        """Write one Parquet file atomically; returns its path."""
+        schema = TABLES[table]
+        if data.schema != schema:
+            data = data.cast(schema)
+        path = posixpath.join(self.partition(table, board, when), f"{name}.parquet")
+        self._atomic(path, lambda f: pq.write_table(data, f, compression="zstd"))
+        return path
+
+    def files(self, table: str, board: str | None = None) -> list[LakeFile]:
+        """Every visible data file of a table, sorted by path (oldest partitions first)."""
+        base = self.path("raw", table)
+        if board:
+            base = posixpath.join(base, f"board={board}")
+        if not self.fs.exists(base):
+            return []
+        found = self.fs.find(base, detail=True)
+        out = []
+        for path, info in sorted(found.items()):
+            name = posixpath.basename(path)
+            if not name.endswith(".parquet") or name.startswith((".", "_")):
+                continue
+            b = next((p[6:] for p in path.split("/") if p.startswith("board=")), "")
+            out.append(LakeFile(path, table, b, int(info.get("size") or 0)))
+        return out
+
+    # -- documents (state, manifest) ---------------------------------------------------------
+    def read_json(self, *parts: str) -> Any | None:
+        path = self.path(*parts)
+        try:
+            with self.fs.open(path, "rb") as f:
+                return json.loads(f.read())
+        except FileNotFoundError:
+            return None
+
+    def write_json(self, obj: Any, *parts: str) -> None:
+        blob = json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+        self._atomic(self.path(*parts), lambda f: f.write(blob))
+
+    # -- internals ---------------------------------------------------------------------------
+    def _atomic(self, path: str, write: Any) -> None:
+        directory = posixpath.dirname(path)
+        if not self.local:
+            with self.fs.open(path, "wb") as f:
+                write(f)
+            return
+        self.fs.makedirs(directory, exist_ok=True)
+        tmp = posixpath.join(directory, f".tmp-{uuid.uuid4().hex}")
+        try:
+            with self.fs.open(tmp, "wb") as f:
+                write(f)
+            self.fs.mv(tmp, path)
+        except BaseException:
+            if self.fs.exists(tmp):
+                self.fs.rm(tmp)
+            raise
