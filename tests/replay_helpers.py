@@ -62,8 +62,10 @@ def replay_crawl(
     seed: int = 0,
     extra_cycles: int = 0,
     settings: dict | None = None,
+    retry_errors: bool = False,
 ) -> list[CycleReport]:
-    """Crawl snapshots 0, every, 2*every, … and the last one, like a scheduler would."""
+    """Crawl snapshots 0, every, 2*every, … and the last one, like a scheduler would.
+    With `retry_errors`, a cycle that reported errors is run again (up to 5 times)."""
     reports = []
     with ReplayServer(recording, faults=faults, seed=seed, stall_seconds=2) as srv:
         s = Settings(api_url=srv.url, lake=str(lake_dir), max_rps=0, **(settings or {}))
@@ -72,11 +74,51 @@ def replay_crawl(
         with ChanClient(s, backoff=0.01) as client:
             for i in range(n):
                 if i % every == 0 or i == n - 1:
-                    for _ in range(1 + (extra_cycles if i == n - 1 else 0)):
+                    runs = 1 + (extra_cycles if i == n - 1 else 0)
+                    attempt = 0
+                    while runs > 0:
                         crawler = BoardCrawler(client, lake, srv.recording.board,
                                                min_thread_interval=0)  # fmt: skip
-                        reports.append(crawler.cycle())
+                        report = crawler.cycle()
+                        reports.append(report)
                         crawler.flush()
+                        attempt += 1
+                        if retry_errors and report.errors and attempt < 6:
+                            continue
+                        runs -= 1
                 if i + 1 < n:
                     srv.next()
     return reports
+
+
+def trimmed_recording(recording: Path, out: Path, snapshots: int) -> Path:
+    """A recording of the first `snapshots` snapshots, linking (not copying) the fixture."""
+    meta = json.loads((recording / "recording.json").read_text())
+    meta["snapshots"] = meta["snapshots"][:snapshots]
+    out.mkdir(parents=True, exist_ok=True)
+    for snap in meta["snapshots"]:
+        (out / snap["dir"]).symlink_to(recording / snap["dir"], target_is_directory=True)
+    (out / "recording.json").write_text(json.dumps(meta))
+    return out
+
+
+def write_recording(out: Path, snapshots: list[dict[int, bytes | list[dict]]], board="pol") -> Path:
+    """A hand-made recording: each snapshot maps thread no -> posts (or raw body bytes)."""
+    meta = {"board": board, "snapshots": []}
+    for i, threads in enumerate(snapshots):
+        d = f"2023032{7 + i // 24}T{i % 24:02d}0000Z"
+        meta["snapshots"].append({"at": f"{d[:4]}-{d[4:6]}-{d[6:8]}T{d[9:11]}:00:00Z", "dir": d})
+        (out / d / "thread").mkdir(parents=True)
+        listing = []
+        for no, body in threads.items():
+            raw = body if isinstance(body, bytes) else json.dumps({"posts": body}).encode()
+            (out / d / "thread" / f"{no}.json").write_bytes(raw)
+            lm = 1679900000 + i * 60 + (len(body) if isinstance(body, list) else 0)
+            listing.append({"no": no, "last_modified": lm, "replies": i})
+        (out / d / "threads.json").write_text(json.dumps([{"page": 1, "threads": listing}]))
+    (out / "recording.json").write_text(json.dumps(meta))
+    return out
+
+
+def post(no: int, resto: int = 0, **fields) -> dict:
+    return {"no": no, "resto": resto, "time": 1679900000 + no, "com": f"post {no}", **fields}

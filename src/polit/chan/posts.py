@@ -15,6 +15,7 @@ from typing import Any
 from polit.chan.html import parse_com
 from polit.lake.schema import API_INT_FIELDS, API_STR_FIELDS
 
+HUGE_COMMENT = 100_000
 INT_FIELDS = frozenset(API_INT_FIELDS)
 STR_FIELDS = frozenset(API_STR_FIELDS)
 # OP counters change with every reply; they describe the thread (raw/threads), not a new
@@ -96,7 +97,11 @@ def normalize_post(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
                 notes.append(f"field {key!r} has a wrong type ({_short(value)}), kept in extra")
         else:
             extra[key] = value
-    comment = parse_com(row.get("com"))
+            notes.append(f"unknown field {key!r} kept in extra")
+    com = row.get("com")
+    if com is not None and len(com) > HUGE_COMMENT:
+        notes.append(f"comment of {len(com):,} characters (4chan allows 2,000), kept as is")
+    comment = parse_com(com)
     row["text"] = comment.text
     row["quotes"] = comment.quotes
     row["urls"] = comment.urls

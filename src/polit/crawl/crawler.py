@@ -54,6 +54,7 @@ class CycleReport:
     requests: int = 0
     not_modified: bool = False
     interrupted: bool = False
+    failed: bool = False  # the cycle stopped early (threads.json unreachable, say)
     threads_fetched: int = 0
     threads_unchanged: int = 0
     new_posts: int = 0
@@ -117,6 +118,7 @@ class BoardCrawler:
         self.threads = RowBuffer(THREADS)
         self.files_written = 0
         self._fetched_at: dict[int, float] = {}  # monotonic time of the last thread GET
+        self._unknown_fields: set[str] = set()
 
     # -- the cycle ----------------------------------------------------------------------------
     def cycle(self) -> CycleReport:
@@ -128,6 +130,7 @@ class BoardCrawler:
             report.interrupted = True
             log.info("/%s/: cycle interrupted; the rest is fetched next time", self.board)
         except ChanError as exc:
+            report.failed = True
             report.errors.append(str(exc))
             log.error("/%s/: cycle stopped: %s", self.board, exc)
         report.requests = self.client.stats.requests - start
@@ -261,7 +264,12 @@ class BoardCrawler:
     ) -> bool:
         """Diff a fetched body into rows. Returns False when the body was unusable."""
         body = parse_thread(r.data, no)
-        for note in body.notes[:20]:
+        for note in [*r.notes, *body.notes][:20]:
+            if "unknown field" in note:  # once per field name, not once per post
+                field_name = note.split("'")[1] if "'" in note else note
+                if field_name in self._unknown_fields:
+                    continue
+                self._unknown_fields.add(field_name)
             log.warning("/%s/%d: %s", self.board, no, note)
         for problem in body.problems[:20]:
             self._error(report, no, problem)

@@ -1,0 +1,3 @@
+from polit.cli import app
+
+app(prog_name="polit")

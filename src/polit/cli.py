@@ -1,0 +1,239 @@
+"""The `polit` command line: each command is a few lines over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from polit import __version__
+from polit.config import Settings
+
+app = typer.Typer(
+    help="Collect a 4chan board into a Parquet lake (and, later, a warehouse and dashboard).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+lake_app = typer.Typer(help="Inspect the Parquet lake.", no_args_is_help=True)
+replay_app = typer.Typer(
+    help="Serve recorded boards and make synthetic ones.", no_args_is_help=True
+)
+app.add_typer(lake_app, name="lake")
+app.add_typer(replay_app, name="replay")
+
+out = Console()
+err = Console(stderr=True)
+
+ApiUrl = Annotated[
+    str | None, typer.Option("--api-url", envvar="POLIT_API_URL", help="4chan API base URL.")
+]
+LakeUrl = Annotated[
+    str | None,
+    typer.Option("--lake", envvar="POLIT_LAKE", help="Lake URL: a path, file://… or gs://…"),
+]
+MaxRps = Annotated[
+    float | None,
+    typer.Option("--max-rps", envvar="POLIT_MAX_RPS", help="Requests per second, 0 = unlimited."),
+]
+Boards = Annotated[
+    list[str] | None,
+    typer.Option("--board", "-b", envvar="POLIT_BOARDS", help="Board to crawl; repeatable."),
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings.from_env(**overrides)
+    except ValueError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@app.callback()
+def main(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"polit {__version__}")
+        raise typer.Exit()
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    if verbose == 0 and not quiet:
+        level = logging.WARNING
+    logging.basicConfig(
+        level=level,
+        format="%(name)s: %(message)s",
+        handlers=[RichHandler(console=err, show_path=False, markup=False)],
+        force=True,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@app.command()
+def crawl(
+    board: Boards = None,
+    api_url: ApiUrl = None,
+    lake: LakeUrl = None,
+    max_rps: MaxRps = None,
+    once: Annotated[bool, typer.Option("--once", help="One cycle, then exit (default).")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+) -> None:
+    """Run one crawl cycle per board and write the new rows to the lake.
+
+    Example: polit crawl --once --board pol --lake ./data/lake
+    """
+    from polit.chan.client import ChanClient
+    from polit.crawl.crawler import crawl_once
+    from polit.lake.store import Lake
+
+    s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
+    with ChanClient(s) as client, err.status(f"crawling {', '.join(s.boards)} …"):
+        reports = crawl_once(client, Lake(s.lake), s.boards)
+    if as_json:
+        out.print_json(json.dumps([r.__dict__ for r in reports]))
+    else:
+        for r in reports:
+            out.print(r.summary())
+    failed = [r.board for r in reports if r.failed]
+    if failed:
+        _fail(f"could not crawl {', '.join('/' + b + '/' for b in failed)}; see the log above")
+
+
+@app.command()
+def watch(
+    board: Boards = None,
+    api_url: ApiUrl = None,
+    lake: LakeUrl = None,
+    max_rps: MaxRps = None,
+    interval: Annotated[float, typer.Option(help="Seconds between cycle starts.")] = 60.0,
+    flush_minutes: Annotated[float, typer.Option(help="Write files at least this often.")] = 10.0,
+    flush_posts: Annotated[
+        int, typer.Option(help="…or once this many rows are buffered.")
+    ] = 50_000,
+    cycles: Annotated[int, typer.Option(help="Stop after N cycles (0 = run forever).")] = 0,
+) -> None:
+    """Poll continuously until interrupted (SIGINT/SIGTERM finish the files, then exit 0)."""
+    from polit.crawl.watch import Watcher
+
+    s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
+    watcher = Watcher(s, interval=interval, flush_minutes=flush_minutes, flush_posts=flush_posts)
+    watcher.install_signal_handlers()
+    watcher.run(max_cycles=cycles, echo=lambda line: out.print(line))
+
+
+@lake_app.command("stats")
+def lake_stats_cmd(
+    lake: LakeUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Files, bytes, rows, and distinct posts and threads in the lake."""
+    from polit.lake.stats import lake_stats
+    from polit.lake.store import Lake
+
+    s = _settings(lake=lake)
+    stats = lake_stats(Lake(s.lake))
+    if as_json:
+        out.print_json(json.dumps(stats.as_dict()))
+        return
+    table = Table(title=f"lake {stats.lake}", show_header=False)
+    for name, t in (("posts", stats.posts), ("threads", stats.threads)):
+        table.add_row(f"raw/{name}", f"{t.files:,} files, {t.bytes:,} bytes, {t.rows:,} rows")
+    table.add_row("boards", ", ".join(stats.boards) or "-")
+    table.add_row("distinct posts", f"{stats.distinct_posts:,}")
+    table.add_row("deleted posts", f"{stats.deleted_posts:,}")
+    table.add_row("distinct threads", f"{stats.distinct_threads:,}")
+    table.add_row("archived threads", f"{stats.archived_threads:,}")
+    table.add_row("deleted threads", f"{stats.deleted_threads:,}")
+    out.print(table)
+
+
+@replay_app.command("serve")
+def replay_serve(
+    recording: Annotated[Path, typer.Argument(help="Recording directory (has recording.json).")],
+    port: Annotated[int, typer.Option(help="TCP port (0 = any free port).")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    faults: Annotated[
+        str | None, typer.Option(help='Fault mix, e.g. "500:0.05,429:0.05,timeout:0.02".')
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the fault draws.")] = 0,
+    speed: Annotated[
+        float | None, typer.Option(help="Advance snapshots by the clock, this many times faster.")
+    ] = None,
+) -> None:
+    """Serve a recording over HTTP like the 4chan API. POST /_replay/next moves time."""
+    from polit.replay.server import serve
+
+    if not (recording / "recording.json").is_file():
+        _fail(f"{recording} is not a recording (no recording.json)")
+    try:
+        serve(recording, host=host, port=port, faults=faults, seed=seed, speed=speed)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+@replay_app.command("simulate")
+def replay_simulate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the recording to.")],
+    hours: Annotated[float, typer.Option(help="Hours of board time to record.")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same board).")] = 0,
+    posts_per_hour: Annotated[int, typer.Option(help="Average posting rate.")] = 5000,
+    cadence_minutes: Annotated[float, typer.Option(help="Minutes between snapshots.")] = 10.0,
+    board: Annotated[str, typer.Option(help="Board name.")] = "pol",
+) -> None:
+    """Write a synthetic board recording (with archive files) for replays and benchmarks."""
+    from rich.progress import Progress
+
+    from polit.replay.simulate import simulate
+
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("simulating", total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        summary = simulate(
+            out_dir,
+            hours=hours,
+            seed=seed,
+            posts_per_hour=posts_per_hour,
+            board=board,
+            cadence_minutes=cadence_minutes,
+            progress=tick,
+        )
+    out.print(f"wrote {out_dir}: {summary}")
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its data.")] = Path(
+        "data/demo"
+    ),
+    hours: Annotated[float, typer.Option(help="Hours of synthetic board time.")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic board.")] = 1,
+) -> None:
+    """Run everything offline: simulate a board, serve it, crawl every snapshot, show stats."""
+    from polit.demo import run_demo
+
+    try:
+        run_demo(workdir, hours=hours, seed=seed, console=out)
+    except Exception as exc:  # the demo is for people: one clear line, full trace with -vv
+        logging.getLogger("polit").debug("demo failed", exc_info=True)
+        _fail(f"demo failed: {exc}")
+
+
+def run() -> None:  # pragma: no cover
+    sys.exit(app())
