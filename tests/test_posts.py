@@ -7,7 +7,7 @@ def test_known_fields_typed_unknown_kept_in_extra():
     row, notes = normalize_post(
         {"no": 7, "resto": 0, "time": 1, "com": "a&gt;b", "since4pass": 2016, "zzz_new": [1, 2]}
     )
-    assert row is not None and notes == []
+    assert row is not None and notes == ["unknown field 'zzz_new' kept in extra"]
     assert row["no"] == 7 and row["since4pass"] == 2016 and row["text"] == "a>b"
     assert json.loads(row["extra"]) == {"zzz_new": [1, 2]}
 

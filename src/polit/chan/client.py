@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from polit.chan.ratelimit import RateLimiter
 from polit.config import Settings
@@ -186,6 +187,10 @@ class ChanClient:
 
 def decode_json(body: bytes, url: str) -> tuple[Any, tuple[str, ...]]:
     """Parse an untrusted body. Invalid UTF-8 is replaced (and noted), bad JSON gives None."""
+    try:
+        return orjson.loads(body), ()
+    except orjson.JSONDecodeError:
+        pass  # the slow path below says what is wrong, and accepts lone surrogates
     notes: list[str] = []
     try:
         text = body.decode("utf-8")

@@ -12,12 +12,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from polit.chan.html import parse_com
 from polit.lake.schema import API_INT_FIELDS, API_STR_FIELDS
 
 HUGE_COMMENT = 100_000
-INT_FIELDS = frozenset(API_INT_FIELDS)
-STR_FIELDS = frozenset(API_STR_FIELDS)
+KINDS: dict[str, type] = {
+    **dict.fromkeys(API_INT_FIELDS, int),
+    **dict.fromkeys(API_STR_FIELDS, str),
+}
 # OP counters change with every reply; they describe the thread (raw/threads), not a new
 # version of the post, so they stay out of the version hash.
 COUNTERS = frozenset(
@@ -78,24 +82,26 @@ def normalize_post(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
     row: dict[str, Any] = {"no": no}
     extra: dict[str, Any] = {}
     for key, value in raw.items():
-        if key == "no":
-            continue
-        if key in INT_FIELDS:
-            num = value if type(value) is int else _as_int(value)
-            if num is None and value is not None:
-                extra[key] = value
-                notes.append(f"field {key!r} has a wrong type ({_short(value)}), kept in extra")
-            else:
-                row[key] = num
-        elif key in STR_FIELDS:
-            if isinstance(value, str):
+        kind = KINDS.get(key)
+        if kind is int:
+            if type(value) is not int:
+                value = _as_int(value)
+                if value is None and raw[key] is not None:
+                    extra[key] = raw[key]
+                    notes.append(
+                        f"field {key!r} has a wrong type ({_short(raw[key])}), kept in extra"
+                    )
+                    continue
+            row[key] = value
+        elif kind is str:
+            if type(value) is str:
                 row[key] = value if value.isascii() else _clean_str(value, key, notes)
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 row[key] = str(value)
             elif value is not None:
                 extra[key] = value
                 notes.append(f"field {key!r} has a wrong type ({_short(value)}), kept in extra")
-        else:
+        elif key != "no":
             extra[key] = value
             notes.append(f"unknown field {key!r} kept in extra")
     com = row.get("com")
@@ -111,9 +117,17 @@ def normalize_post(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
 
 
 def version_of(raw: dict[str, Any]) -> str:
-    """A stable hash of a post's content, leaving out the OP's thread counters."""
-    content = {k: v for k, v in raw.items() if k not in COUNTERS}
-    blob = _dumps(content).encode("utf-8", "surrogatepass")
+    """A stable hash of a post as served, leaving out the OP's thread counters.
+
+    The API sends keys in a fixed order, so serialising in that order is deterministic; a
+    reordering would only cost one extra version row.
+    """
+    if not COUNTERS.isdisjoint(raw):
+        raw = {k: v for k, v in raw.items() if k not in COUNTERS}
+    try:
+        blob = orjson.dumps(raw)
+    except (orjson.JSONEncodeError, TypeError):  # lone surrogates, huge ints
+        blob = repr(raw).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(blob, digest_size=8).hexdigest()
 
 

@@ -1,7 +1,8 @@
-"""Column-wise row buffer: append dict rows, get an Arrow table in the table's schema.
+"""Row buffer: append dict rows, get an Arrow table in the table's schema.
 
-Appending to one Python list per column and converting each list once is several times
-faster than `pa.Table.from_pylist`, which matters at millions of posts.
+Rows are kept as the sparse dicts they are (missing keys are nulls, extra keys are
+ignored) and converted in one call, as a struct array, inside Arrow's C++ converter:
+several times faster than `pa.Table.from_pylist`, which matters at millions of posts.
 """
 
 from __future__ import annotations
@@ -12,34 +13,31 @@ import pyarrow as pa
 
 
 class RowBuffer:
-    """>>> from polit.lake.schema import THREADS
+    """>>> from datetime import UTC, datetime
+    >>> from polit.lake.schema import THREADS
     >>> buf = RowBuffer(THREADS)
-    >>> len(buf)
-    0
+    >>> now = datetime.now(UTC)
+    >>> buf.add({"board": "pol", "no": 1, "run_id": "r", "event": "x", "observed_at": now})
+    >>> len(buf), buf.to_table().column("no").to_pylist()
+    (1, [1])
     """
 
     def __init__(self, schema: pa.Schema) -> None:
         self.schema = schema
-        self.names = schema.names
-        self.columns: dict[str, list[Any]] = {n: [] for n in self.names}
-        self._len = 0
+        self._type = pa.struct(list(schema))
+        self.rows: list[dict[str, Any]] = []
 
     def __len__(self) -> int:
-        return self._len
+        return len(self.rows)
 
     def add(self, row: dict[str, Any]) -> None:
-        get = row.get
-        for name, column in self.columns.items():
-            column.append(get(name))
-        self._len += 1
+        self.rows.append(row)
 
     def to_table(self) -> pa.Table:
-        arrays = [
-            pa.array(self.columns[f.name], type=f.type, from_pandas=False) for f in self.schema
-        ]
-        return pa.Table.from_arrays(arrays, schema=self.schema)
+        if not self.rows:
+            return self.schema.empty_table()
+        table = pa.Table.from_struct_array(pa.array(self.rows, type=self._type))
+        return table.cast(self.schema)  # restores the schema's not-null flags
 
     def clear(self) -> None:
-        for column in self.columns.values():
-            column.clear()
-        self._len = 0
+        self.rows = []

@@ -5,11 +5,13 @@ Layout: `<lake>/raw/<table>/board=<b>/date=<YYYY-MM-DD>/hour=<HH>/<run_id>-<n>.p
 
 Every write is atomic. On a local disk a file is written under a hidden temporary name
 (`.tmp-*`, which readers skip) and renamed into place; an object store like GCS makes an
-object visible only once its upload completes, so it is written in place.
+object visible only once its upload completes, so it is written in memory and uploaded in
+one call.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import posixpath
 import uuid
@@ -28,7 +30,7 @@ LOCAL_PROTOCOLS = {"file", "local"}
 
 @dataclass(frozen=True)
 class LakeFile:
-    path: str  # full URL, e.g. file:///…/raw/posts/… or gs://bucket/…
+    path: str  # a path in `Lake.fs` (`/…/raw/posts/…`, `bucket/…/raw/…`); `Lake.uri` for a URL
     table: str
     board: str
     size: int
@@ -106,8 +108,11 @@ class Lake:
     def _atomic(self, path: str, write: Any) -> None:
         directory = posixpath.dirname(path)
         if not self.local:
-            with self.fs.open(path, "wb") as f:
-                write(f)
+            # Not `fs.open(path, "wb")`: closing that file (also on an exception) uploads
+            # whatever was written, so a failed write would publish a partial object.
+            buf = io.BytesIO()
+            write(buf)
+            self.fs.pipe_file(path, buf.getvalue())
             return
         self.fs.makedirs(directory, exist_ok=True)
         tmp = posixpath.join(directory, f".tmp-{uuid.uuid4().hex}")
