@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.gcs"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("POLIT_SHARED", ROOT.parent / "shared")).resolve()
 FIXTURES = SHARED / "fixtures"

@@ -1,0 +1,74 @@
+"""SIGKILL at random moments never leaves a partial file, and reruns converge."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from polit.lake.stats import latest_posts
+from polit.lake.store import Lake
+from polit.replay.server import ReplayServer
+from tests.replay_helpers import replay_crawl, trimmed_recording
+
+SNAPSHOTS = 3
+KILLS_PER_SNAPSHOT = 7  # 21 trials
+
+
+def _latest(lake_dir: Path) -> set:
+    t = latest_posts(Lake(str(lake_dir)))
+    cols = [t["no"], t["thread_no"], pc.is_valid(t["deleted_at"]), t["version"]]
+    return set(zip(*(c.to_pylist() for c in cols), strict=True))
+
+
+def assert_every_visible_file_is_whole(lake_dir: Path) -> int:
+    checked = 0
+    for path in lake_dir.rglob("*"):
+        if path.is_dir() or path.name.startswith("."):
+            continue
+        if path.suffix == ".parquet":
+            pq.read_table(path)  # raises on a partial file
+        elif path.suffix == ".json":
+            json.loads(path.read_bytes())
+        else:
+            raise AssertionError(f"unexpected file {path}")
+        checked += 1
+    return checked
+
+
+def test_sigkill_at_random_moments(recording, tmp_path):
+    rec = trimmed_recording(recording, tmp_path / "rec", snapshots=SNAPSHOTS)
+    replay_crawl(rec, tmp_path / "reference")
+    lake_dir = tmp_path / "lake"
+    rng = random.Random(20231127)
+    kills = 0
+    with ReplayServer(rec) as srv:
+        env = {**os.environ, "POLIT_API_URL": srv.url, "POLIT_LAKE": str(lake_dir),
+               "POLIT_MAX_RPS": "0"}  # fmt: skip
+        cmd = [sys.executable, "-m", "polit", "-q", "crawl", "--once"]
+        for snapshot in range(SNAPSHOTS):
+            started = time.monotonic()
+            subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300)
+            duration = time.monotonic() - started  # a whole run, to aim the kills inside one
+            for _ in range(KILLS_PER_SNAPSHOT):
+                proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)  # fmt: skip
+                time.sleep(rng.uniform(0.0, duration))
+                proc.kill()
+                proc.wait()
+                kills += 1
+                assert_every_visible_file_is_whole(lake_dir)
+            if snapshot + 1 < SNAPSHOTS:
+                srv.next()
+        # the runs after the last kill bring the lake to the same contents
+        subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300)
+    assert kills >= 20
+    assert assert_every_visible_file_is_whole(lake_dir) > 0
+    assert _latest(lake_dir) == _latest(tmp_path / "reference")
