@@ -31,6 +31,8 @@ def recording_truth(recording: Path) -> Truth:
     meta = json.loads((recording / "recording.json").read_text())
     truth = Truth()
     listed_last: set[int] = set()
+    first = recording / meta["snapshots"][0]["dir"] / "archive.json"
+    baseline = set(json.loads(first.read_text())) if first.exists() else set()
     for snap in meta["snapshots"]:
         d = recording / snap["dir"]
         pages = json.loads((d / "threads.json").read_text())
@@ -47,6 +49,8 @@ def recording_truth(recording: Path) -> Truth:
         if archive_dir.is_dir():
             for f in archive_dir.glob("*.json"):
                 no = int(f.stem)
+                if no in baseline:  # archived before the first cycle: backfill's job
+                    continue
                 posts = json.loads(f.read_text())["posts"]
                 truth.last_copy[no] = {p["no"] for p in posts}
                 for p in posts:

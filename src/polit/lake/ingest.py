@@ -1,0 +1,132 @@
+"""Bulk path: whole thread bodies (imports, backfills, benchmarks) straight into the lake.
+
+The crawler diffs bodies against its state; a bulk load has nothing to diff against, so
+every post of every body becomes one row. Parsing is the same `parse_thread` the crawler
+uses. With `workers > 1`, chunks of bodies are parsed and written by a process pool, each
+chunk its own Parquet file, so both cores of a small machine work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+from polit.chan.client import decode_json
+from polit.chan.posts import parse_thread
+from polit.lake.batch import RowBuffer
+from polit.lake.schema import POSTS
+from polit.lake.store import Lake
+
+log = logging.getLogger("polit.ingest")
+
+Body = bytes | dict[str, Any]
+
+
+@dataclass
+class IngestReport:
+    posts: int = 0
+    threads: int = 0
+    files: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, other: IngestReport) -> None:
+        self.posts += other.posts
+        self.threads += other.threads
+        self.files += other.files
+        self.problems += other.problems
+
+
+def ingest_bodies(
+    lake: Lake,
+    board: str,
+    bodies: Iterable[Body],
+    run_id: str,
+    observed_at: datetime | None = None,
+    bodies_per_file: int = 2_000,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Parse thread bodies (raw bytes or decoded JSON) and write them as posts files."""
+    observed_at = observed_at or datetime.now(UTC)
+    report = IngestReport()
+    chunks = _chunks(bodies, bodies_per_file)
+    if workers <= 1:
+        for n, chunk in enumerate(chunks):
+            part = _ingest_chunk(lake.url, board, chunk, run_id, n, observed_at)
+            report.add(part)
+            if progress:
+                progress(part.posts)
+        return report
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: list[Future[IngestReport]] = []
+        for n, chunk in enumerate(chunks):
+            pending.append(
+                pool.submit(_ingest_chunk, lake.url, board, chunk, run_id, n, observed_at)
+            )
+            while len(pending) >= 2 * workers:  # bounded memory: finish the oldest first
+                _collect(pending.pop(0), report, progress)
+        for future in pending:
+            _collect(future, report, progress)
+    return report
+
+
+def _collect(
+    future: Future[IngestReport], report: IngestReport, progress: Callable[[int], None] | None
+) -> None:
+    part = future.result()
+    report.add(part)
+    if progress:
+        progress(part.posts)
+
+
+def _chunks(bodies: Iterable[Body], size: int) -> Iterator[list[Body]]:
+    it = iter(bodies)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _ingest_chunk(
+    lake_url: str, board: str, chunk: list[Body], run_id: str, n: int, observed_at: datetime
+) -> IngestReport:
+    report = IngestReport()
+    buf = RowBuffer(POSTS)
+    for body in chunk:
+        data: Any = body
+        if isinstance(body, bytes):
+            data, notes = decode_json(body, f"body {report.threads}")
+            report.problems.extend(notes)
+        thread_no = _thread_no(data)
+        if thread_no is None:
+            report.problems.append("a body without an OP, skipped")
+            continue
+        parsed = parse_thread(data, thread_no)
+        report.problems.extend(f"/{board}/{thread_no}: {p}" for p in parsed.problems)
+        for post in parsed.posts:
+            post["board"] = board
+            post["thread_no"] = thread_no
+            post["observed_at"] = observed_at
+            post["run_id"] = run_id
+            buf.add(post)
+        report.threads += 1
+        report.posts += len(parsed.posts)
+    if len(buf):
+        lake = Lake(lake_url)
+        report.files.append(lake.write_table("posts", board, buf.to_table(), observed_at,
+                                             f"{run_id}-{n}"))  # fmt: skip
+    return report
+
+
+def _thread_no(data: Any) -> int | None:
+    posts = data.get("posts") if isinstance(data, dict) else None
+    if not isinstance(posts, list) or not posts or not isinstance(posts[0], dict):
+        return None
+    op = posts[0]
+    no, resto = op.get("no"), op.get("resto", 0)
+    if type(no) is not int:
+        return None
+    return no if not resto else resto if type(resto) is int else None
