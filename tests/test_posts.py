@@ -1,6 +1,12 @@
 import json
+import logging
+from datetime import UTC, datetime
 
-from polit.chan.posts import normalize_post, parse_thread, version_of
+from polit.chan.posts import normalize_post, parse_thread, repair_logged, repair_row, version_of
+from polit.lake.batch import RowBuffer
+from polit.lake.schema import POSTS
+
+NOW = datetime(2023, 3, 27, tzinfo=UTC)
 
 
 def test_known_fields_typed_unknown_kept_in_extra():
@@ -12,12 +18,40 @@ def test_known_fields_typed_unknown_kept_in_extra():
     assert json.loads(row["extra"]) == {"zzz_new": [1, 2]}
 
 
-def test_wrong_types_coerced_or_moved_to_extra():
-    row, notes = normalize_post({"no": "8", "time": "12", "w": "wide", "sub": 5, "name": ["x"]})
-    assert row["no"] == 8 and row["time"] == 12 and row["sub"] == "5"
-    assert "w" not in row and "name" not in row
-    assert json.loads(row["extra"]) == {"w": "wide", "name": ["x"]}
-    assert len(notes) == 2 and all("wrong type" in n for n in notes)
+def _to_rows(*raws):
+    """The crawler's path: normalise, add polit's columns, convert as one Arrow batch."""
+    buf = RowBuffer(POSTS, repair=repair_logged)
+    for raw in raws:
+        row, _ = normalize_post(raw)
+        row.update(board="pol", thread_no=1, observed_at=NOW, run_id="r")
+        buf.add(row)
+    return buf.to_table().to_pylist()
+
+
+def test_wrong_types_coerced_or_moved_to_extra(caplog):
+    caplog.set_level(logging.WARNING)
+    good, bad = _to_rows(
+        {"no": 7, "time": 5, "name": "ok"},
+        {"no": 8, "time": "12", "w": "wide", "sub": 5, "name": ["x"], "zz": 1},
+    )
+    assert good["no"] == 7 and good["time"] == 5 and good["name"] == "ok"
+    assert bad["no"] == 8 and bad["time"] == 12 and bad["sub"] == "5"
+    assert bad["w"] is None and bad["name"] is None
+    assert json.loads(bad["extra"]) == {"w": "wide", "name": ["x"], "zz": 1}
+    assert bad["board"] == "pol" and bad["version"]  # polit's columns survive the repair
+    text = caplog.text
+    assert "/pol/1: post 8: field 'w' has a wrong type" in text and "'name'" in text
+
+
+def test_strict_normalisation_reports_each_wrong_type():
+    row, notes = repair_row({"no": 8, "time": "12", "w": "wide", "board": "pol", "text": "t"})
+    assert row["time"] == 12 and row["board"] == "pol"
+    assert notes == ["field 'w' has a wrong type ('wide'), kept in extra"]
+
+
+def test_number_as_text_takes_the_strict_path():
+    row, notes = normalize_post({"no": "9", "time": 1.0})
+    assert row["no"] == 9 and row["time"] == 1 and notes == []
 
 
 def test_post_without_no_is_rejected():
@@ -27,11 +61,9 @@ def test_post_without_no_is_rejected():
 
 
 def test_lone_surrogate_is_replaced_not_crashing():
-    row, notes = normalize_post({"no": 1, "com": "bad \ud800 char", "name": "\udcff"})
-    assert row is not None
-    row["com"].encode("utf-8")
+    (row,) = _to_rows({"no": 1, "com": "bad \ud800 char", "name": "\udcff"})
+    assert row["com"] == "bad \ufffd char" or row["com"] == "bad ? char"
     row["name"].encode("utf-8")
-    assert any("unicode" in n for n in notes)
 
 
 def test_version_ignores_thread_counters_but_not_mutations():

@@ -3,12 +3,16 @@
 Known fields keep their API names and types; wrong types are coerced when it is safe and
 otherwise moved to `extra` with a note; unknown fields go to `extra`. A post without an
 integer `no` cannot be stored and is rejected with a note naming it.
+
+The type checks are lazy: `normalize_post` takes the fast path for posts that look right,
+and the batch's Arrow conversion is the check; `repair_row` handles a batch that fails it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +21,20 @@ import orjson
 from polit.chan.html import parse_com
 from polit.lake.schema import API_INT_FIELDS, API_STR_FIELDS
 
+log = logging.getLogger("polit.chan")
+
 HUGE_COMMENT = 100_000
 KINDS: dict[str, type] = {
     **dict.fromkeys(API_INT_FIELDS, int),
     **dict.fromkeys(API_STR_FIELDS, str),
 }
+KNOWN = frozenset(("no", *KINDS))
+# Columns polit adds to a post row (never taken from the API: an API field with one of
+# these names lands in `extra`).
+ADDED = frozenset(
+    {"text", "quotes", "urls", "extra", "version", "board", "thread_no", "observed_at",
+     "run_id", "deleted_at"}
+)  # fmt: skip
 # OP counters change with every reply; they describe the thread (raw/threads), not a new
 # version of the post, so they stay out of the version hash.
 COUNTERS = frozenset(
@@ -72,7 +85,67 @@ def parse_thread(data: Any, thread_no: int) -> ThreadBody:
 
 
 def normalize_post(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
-    """One API post → (typed row fields, notes). Returns (None, notes) when unusable."""
+    """One API post → (row fields, notes). Returns (None, notes) when unusable.
+
+    Most posts are well formed, so the fast path only checks what the crawler itself
+    relies on (`no`, and `com` being text) and leaves the other types to the Arrow
+    conversion, which `repair_row` fixes up in the rare batch that fails it.
+    """
+    if type(raw) is dict and type(raw.get("no")) is int and raw["no"] > 0:
+        com = raw.get("com")
+        if com is None or type(com) is str:
+            return _fast(raw)
+    return _strict(raw)
+
+
+def repair_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Coerce a row built by the fast path whose values Arrow refused (wrong types, lone
+    surrogates). The fields polit added stay as they are; the API's are checked one by one.
+    """
+    api = {k: v for k, v in row.items() if k not in ADDED}
+    fixed, notes = _strict(api)
+    if fixed is None:  # cannot happen for a row that passed the fast path; be safe
+        fixed = {"no": row["no"]}
+    # text, quotes and urls are parsed again from the cleaned comment
+    kept = {k: row[k] for k in ADDED - {"text", "quotes", "urls", "extra"} if k in row}
+    old_extra = orjson.loads(row["extra"]) if row.get("extra") else {}
+    new_extra = orjson.loads(fixed["extra"]) if fixed.get("extra") else {}
+    merged = {**old_extra, **new_extra}
+    fixed.update(kept)
+    fixed["extra"] = _dumps(merged) if merged else None
+    return fixed, [n for n in notes if not n.startswith("unknown field")]
+
+
+def repair_logged(row: dict[str, Any]) -> dict[str, Any]:
+    """`repair_row`, logging what was wrong under the post's board and thread."""
+    fixed, notes = repair_row(row)
+    for note in notes:
+        log.warning("/%s/%s: post %s: %s", row.get("board"), row.get("thread_no"), row["no"], note)
+    return fixed
+
+
+def _fast(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    notes: list[str] = []
+    version = version_of(raw)
+    unknown = raw.keys() - KNOWN
+    extra = None
+    if unknown:
+        extra = _dumps({k: raw[k] for k in sorted(unknown)})
+        notes.extend(f"unknown field {k!r} kept in extra" for k in sorted(unknown))
+    com = raw.get("com")
+    if com is not None and len(com) > HUGE_COMMENT:
+        notes.append(f"comment of {len(com):,} characters (4chan allows 2,000), kept as is")
+    comment = parse_com(com)
+    row = raw  # the decoded body is ours: extend it in place instead of copying
+    row["text"] = comment.text
+    row["quotes"] = comment.quotes
+    row["urls"] = comment.urls
+    row["extra"] = extra
+    row["version"] = version
+    return row, notes
+
+
+def _strict(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
     if not isinstance(raw, dict):
         return None, [f"not an object ({type(raw).__name__})"]
     no = _as_int(raw.get("no"))
@@ -84,15 +157,12 @@ def normalize_post(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
     for key, value in raw.items():
         kind = KINDS.get(key)
         if kind is int:
-            if type(value) is not int:
-                value = _as_int(value)
-                if value is None and raw[key] is not None:
-                    extra[key] = raw[key]
-                    notes.append(
-                        f"field {key!r} has a wrong type ({_short(raw[key])}), kept in extra"
-                    )
-                    continue
-            row[key] = value
+            num = value if type(value) is int else _as_int(value)
+            if num is None and value is not None:
+                extra[key] = value
+                notes.append(f"field {key!r} has a wrong type ({_short(value)}), kept in extra")
+            else:
+                row[key] = num
         elif kind is str:
             if type(value) is str:
                 row[key] = value if value.isascii() else _clean_str(value, key, notes)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from polit.chan.client import ChanClient, ChanError, Fetch
-from polit.chan.posts import parse_thread
+from polit.chan.posts import parse_thread, repair_logged
 from polit.crawl.state import BoardState, ThreadState, load_state, save_state
 from polit.lake.batch import RowBuffer
 from polit.lake.schema import POSTS, THREADS
@@ -114,7 +114,7 @@ class BoardCrawler:
         self.min_thread_interval = min_thread_interval
         self.should_stop = should_stop
         self.state: BoardState = load_state(lake, board)
-        self.posts = RowBuffer(POSTS)
+        self.posts = RowBuffer(POSTS, repair=repair_logged)
         self.threads = RowBuffer(THREADS)
         self.files_written = 0
         self._fetched_at: dict[int, float] = {}  # monotonic time of the last thread GET

@@ -7,9 +7,13 @@ several times faster than `pa.Table.from_pylist`, which matters at millions of p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
+
+Repair = Callable[[dict[str, Any]], dict[str, Any]]
+CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError, OverflowError)
 
 
 class RowBuffer:
@@ -22,8 +26,9 @@ class RowBuffer:
     (1, [1])
     """
 
-    def __init__(self, schema: pa.Schema) -> None:
+    def __init__(self, schema: pa.Schema, repair: Repair | None = None) -> None:
         self.schema = schema
+        self.repair = repair
         self._type = pa.struct(list(schema))
         self.rows: list[dict[str, Any]] = []
 
@@ -36,8 +41,14 @@ class RowBuffer:
     def to_table(self) -> pa.Table:
         if not self.rows:
             return self.schema.empty_table()
-        table = pa.Table.from_struct_array(pa.array(self.rows, type=self._type))
-        return table.cast(self.schema)  # restores the schema's not-null flags
+        try:
+            array = pa.array(self.rows, type=self._type)
+        except CONVERSION_ERRORS:
+            if self.repair is None:
+                raise
+            self.rows = [self.repair(r) for r in self.rows]  # rare: a batch with bad values
+            array = pa.array(self.rows, type=self._type)
+        return pa.Table.from_struct_array(array).cast(self.schema)  # restores not-null flags
 
     def clear(self) -> None:
         self.rows = []

@@ -17,7 +17,7 @@ from itertools import islice
 from typing import Any
 
 from polit.chan.client import decode_json
-from polit.chan.posts import parse_thread
+from polit.chan.posts import parse_thread, repair_logged
 from polit.lake.batch import RowBuffer
 from polit.lake.schema import POSTS
 from polit.lake.store import Lake
@@ -94,7 +94,7 @@ def _ingest_chunk(
     lake_url: str, board: str, chunk: list[Body], run_id: str, n: int, observed_at: datetime
 ) -> IngestReport:
     report = IngestReport()
-    buf = RowBuffer(POSTS)
+    buf = RowBuffer(POSTS, repair=repair_logged)
     for body in chunk:
         data: Any = body
         if isinstance(body, bytes):
