@@ -89,3 +89,11 @@ def test_hostile_bodies_are_logged_and_the_rest_is_kept(tmp_path, caplog):
         assert f"/pol/{thread}" in text or f"/thread/{thread}.json" in text, thread
     assert "malformed JSON" in text and "wrong type" in text and "invalid UTF-8" in text
     assert not any(r.deleted_posts for r in reports)  # an incomplete body proves nothing
+
+
+def test_an_empty_listing_deletes_nothing(tmp_path):
+    threads = {1: [post(1), post(2, 1)], 10: [post(10)]}
+    rec = write_recording(tmp_path / "rec", [threads, {}, threads])
+    reports = replay_crawl(rec, tmp_path / "lake")
+    assert reports[1].failed and "listed no threads" in reports[1].errors[0]
+    assert not any(r.deleted_threads or r.deleted_posts for r in reports)

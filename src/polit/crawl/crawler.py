@@ -150,6 +150,8 @@ class BoardCrawler:
             listing = parse_listing(r.data)
             if listing is None:
                 raise ChanError(r.url, "threads.json is not a list of pages")
+            if not listing and st.threads:  # seen in the wild; it must not delete the board
+                raise ChanError(r.url, "threads.json listed no threads; ignored this time")
             self._crawl_listing(listing, report)
             st.left.update(no for no in st.threads if no not in listing)
             st.threads_last_modified = r.last_modified
