@@ -16,7 +16,8 @@ from tests.replay_helpers import recording_truth, replay_crawl
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):
     out = tmp_path_factory.mktemp("synthetic") / "rec"
-    simulate(out, hours=2, seed=5, posts_per_hour=4000, cadence_minutes=10)
+    simulate(out, hours=2, seed=11, posts_per_hour=4000, cadence_minutes=10)  # 2 threads are
+    # born and archived between two snapshots in this run
     return out
 
 
