@@ -65,6 +65,13 @@ class SimulationSummary:
     archived_threads: int
     bytes_written: int
 
+    def __str__(self) -> str:
+        return (
+            f"{self.snapshots} snapshots, {self.posts:,} posts in {self.threads:,} threads "
+            f"({self.archived_threads:,} archived, {self.deleted_threads:,} deleted), "
+            f"{self.deleted_posts:,} deleted posts, {self.bytes_written / 1e6:.1f} MB"
+        )
+
 
 def simulate(
     out: Path,
