@@ -135,6 +135,48 @@ def watch(
     watcher.run(max_cycles=cycles, echo=lambda line: out.print(line))
 
 
+@app.command()
+def status(
+    lake: LakeUrl = None,
+    max_age: Annotated[
+        float | None,
+        typer.Option(help="Exit 1 if the last heartbeat is older than this (health checks)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the heartbeat of `polit watch`: last cycle, requests, 304 share, posts/min, lag."""
+    from polit.crawl.status import age_seconds, read_status
+    from polit.lake.store import Lake
+
+    s = _settings(lake=lake)
+    doc = read_status(Lake(s.lake))
+    if doc is None:
+        _fail(f"no heartbeat in {s.lake}: is `polit watch` running against this lake?")
+        return
+    age = age_seconds(doc)
+    if as_json:
+        out.print_json(json.dumps(doc | {"age_seconds": round(age, 1)}))
+    else:
+        table = Table(title=f"polit watch (pid {doc['pid']})", show_header=False)
+        client = doc.get("client", {})
+        rows = [
+            ("boards", ", ".join(doc["boards"])),
+            ("started", doc["started_at"]),
+            ("last cycle", f"{doc['last_cycle_at']} ({doc['lag_seconds']} s behind)"),
+            ("heartbeat age", f"{age:.0f} s"),
+            ("cycles", f"{doc['cycles']:,}"),
+            ("requests", f"{client.get('requests', 0):,} (304 share {doc['share_304']})"),
+            ("new posts", f"{doc['new_posts']:,} ({doc['posts_per_minute']}/min)"),
+            ("deleted posts", f"{doc['deleted_posts']:,}"),
+            ("errors", f"{doc['errors']:,}"),
+        ]
+        for k, v in rows:
+            table.add_row(k, str(v))
+        out.print(table)
+    if max_age is not None and age > max_age:
+        _fail(f"heartbeat is {age:.0f} s old (more than {max_age:g} s)")
+
+
 @lake_app.command("stats")
 def lake_stats_cmd(
     lake: LakeUrl = None,

@@ -7,14 +7,20 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import FrameType
 
 from polit.chan.client import ChanClient
 from polit.config import Settings
 from polit.crawl.crawler import BoardCrawler, new_run_id
+from polit.crawl.status import Status, write_status
 from polit.lake.store import Lake
 
 log = logging.getLogger("polit.watch")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Watcher:
@@ -48,7 +54,8 @@ class Watcher:
         lake = Lake(self.settings.lake)
         run_id = new_run_id()
         cycles = 0
-        with ChanClient(self.settings) as client:
+        # a backoff sleep ends early on stop, so SIGTERM is honoured within seconds
+        with ChanClient(self.settings, sleep=self.stop_event.wait) as client:
             crawlers = [
                 BoardCrawler(
                     client, lake, b, run_id=run_id,
@@ -58,13 +65,19 @@ class Watcher:
                 for b in self.settings.boards
             ]  # fmt: skip
             last_flush = time.monotonic()
+            status = Status(started_at=_now(), boards=list(self.settings.boards))
             while not self.stop_event.is_set():
                 started = time.monotonic()
+                cycle_started_at = _now()
+                reports = []
                 for crawler in crawlers:
                     if self.stop_event.is_set():
                         break
-                    echo(crawler.cycle().summary())
+                    reports.append(crawler.cycle())
+                    echo(reports[-1].summary())
                 cycles += 1
+                status.record(cycle_started_at, reports, client.stats.as_dict())
+                write_status(lake, status)
                 buffered = sum(c.buffered for c in crawlers)
                 if (
                     buffered >= self.flush_posts

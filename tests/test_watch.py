@@ -1,0 +1,84 @@
+"""`polit watch`: SIGTERM at random moments stops cleanly; the heartbeat tells the state."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pyarrow.compute as pc
+
+from polit.lake.stats import latest_posts
+from polit.lake.store import Lake
+from polit.replay.server import ReplayServer
+from tests.replay_helpers import replay_crawl, trimmed_recording
+from tests.test_crash import assert_every_visible_file_is_whole
+
+TRIALS = 20
+
+
+def _latest(lake_dir):
+    t = latest_posts(Lake(str(lake_dir)))
+    cols = [t["no"], t["thread_no"], pc.is_valid(t["deleted_at"]), t["version"]]
+    return set(zip(*(c.to_pylist() for c in cols), strict=True))
+
+
+def test_sigterm_mid_cycle_exits_cleanly_and_loses_nothing(recording, tmp_path):
+    rec = trimmed_recording(recording, tmp_path / "rec", snapshots=2)
+    replay_crawl(rec, tmp_path / "reference")
+    lake_dir = tmp_path / "lake"
+    rng = random.Random(5)
+    with ReplayServer(rec) as srv:
+        env = {**os.environ, "POLIT_API_URL": srv.url, "POLIT_LAKE": str(lake_dir),
+               "POLIT_MAX_RPS": "0"}  # fmt: skip
+        cmd = [sys.executable, "-m", "polit", "-q", "watch", "--interval", "0.5",
+               "--flush-minutes", "0.02"]  # fmt: skip
+        for trial in range(TRIALS):
+            if trial == TRIALS // 2:
+                srv.next()  # the second half of the trials sees a changed board
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
+            before = srv.state()["requests"]
+            deadline = time.monotonic() + 60
+            while srv.state()["requests"] == before:  # wait until it is crawling
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 3.0))  # inside a cycle, or between two
+            proc.send_signal(signal.SIGTERM)
+            sent = time.monotonic()
+            out, err = proc.communicate(timeout=30)
+            assert proc.returncode == 0, err
+            assert time.monotonic() - sent < 10, "took more than 10 s to stop"
+            assert "stopped after" in out
+            assert_every_visible_file_is_whole(lake_dir)
+        # one uninterrupted cycle at the last snapshot completes the capture
+        done = subprocess.run([*cmd[:4], "watch", "--cycles", "1"], env=env, timeout=120,
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert _latest(lake_dir) == _latest(tmp_path / "reference")
+
+
+def test_status_reads_the_heartbeat(recording, tmp_path):
+    rec = trimmed_recording(recording, tmp_path / "rec", snapshots=1)
+    lake_dir = tmp_path / "lake"
+    with ReplayServer(rec) as srv:
+        env = {**os.environ, "POLIT_API_URL": srv.url, "POLIT_LAKE": str(lake_dir),
+               "POLIT_MAX_RPS": "0"}  # fmt: skip
+        base = [sys.executable, "-m", "polit"]
+        none = subprocess.run([*base, "status"], env=env, capture_output=True, text=True)
+        assert none.returncode == 1 and "no heartbeat" in none.stderr
+        subprocess.run([*base, "-q", "watch", "--cycles", "2", "--interval", "0"], env=env,
+                       check=True, capture_output=True, timeout=120)  # fmt: skip
+        proc = subprocess.run([*base, "status", "--json"], env=env, capture_output=True,
+                              text=True, check=True)  # fmt: skip
+        doc = json.loads(proc.stdout)
+        assert doc["cycles"] == 2 and doc["new_posts"] > 10_000
+        assert doc["share_304"] > 0  # the second cycle is answered 304
+        assert doc["posts_per_minute"] > 0 and doc["lag_seconds"] >= 0
+        stale = subprocess.run([*base, "status", "--max-age", "0"], env=env,
+                               capture_output=True, text=True)  # fmt: skip
+        assert stale.returncode == 1 and "old" in stale.stderr
