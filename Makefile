@@ -4,9 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV     := $(BIN)/uv
+TOOLS     := .venv-tools
+TOOLSTAMP := $(TOOLS)/.installed-stamp
+CHECKOV_VERSION := 3.3.30
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test bench lint clean
+.PHONY: help setup demo test bench lint tools clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,6 +22,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install polit with its dev tools
 
+$(TOOLSTAMP):
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
+tools: $(TOOLSTAMP)  ## checkov in its own venv (.venv-tools): it pins too much to share .venv
+
 demo: $(STAMP)  ## run the whole pipeline offline on a synthetic board
 	$(BIN)/polit demo
 
@@ -28,10 +38,11 @@ test: $(STAMP)  ## run the test suite
 bench: $(STAMP)  ## measure; writes bench/results.json and bench/results.md
 	$(BIN)/python -m bench.run
 
-lint: $(STAMP)  ## ruff and mypy
+lint: $(STAMP) $(TOOLSTAMP)  ## ruff, mypy and checkov (terraform/)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(TOOLS)/bin/checkov --config-file terraform/.checkov.yaml
 
 clean:  ## remove the virtualenv and local data
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) data .pytest_cache .mypy_cache .ruff_cache

@@ -279,3 +279,6 @@ def demo(
 
 def run() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+from polit import cli_cost  # noqa: E402,F401

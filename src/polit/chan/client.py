@@ -90,7 +90,7 @@ class ChanClient:
         limiter: RateLimiter | None = None,
         transport: httpx.BaseTransport | None = None,
         backoff: float = 1.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.base_url = settings.api_url.rstrip("/")
         self.max_retries = settings.max_retries
