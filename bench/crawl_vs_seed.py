@@ -20,7 +20,6 @@ Run alone: `python -m bench.run --only crawl_vs_seed [--quick]`.
 from __future__ import annotations
 
 import contextlib
-import json
 import tempfile
 import time
 from collections import Counter
@@ -40,6 +39,7 @@ from polit.chan.client import ChanClient
 from polit.config import Settings
 from polit.crawl.crawler import BoardCrawler
 from polit.lake.store import Lake
+from polit.replay.recording import trim_recording
 from polit.replay.server import ReplayServer
 from polit.replay.simulate import simulate
 
@@ -145,7 +145,7 @@ def run(quick: bool, scratch: Path) -> dict[str, Any]:
     if not (rec / "recording.json").exists():
         raise SystemExit(f"shared recording not found at {rec} (set POLIT_SHARED)")
     if quick:
-        rec = _trimmed(rec, scratch / "recording", QUICK_SNAPSHOTS)
+        rec = trim_recording(rec, scratch / "recording", QUICK_SNAPSHOTS)
     warmup = first_arrow_conversion()
     log(f"{NAME}: first Arrow conversion of the process took {warmup['seconds']:.2f}s")
     recorded = replay_pair(rec, scratch, "recorded")
@@ -253,17 +253,6 @@ def _gap_minutes(previous: str | None, at: str) -> float | None:
         return None
     a, b = (datetime.fromisoformat(x.replace("Z", "+00:00")) for x in (previous, at))
     return round((b - a).total_seconds() / 60, 1)
-
-
-def _trimmed(recording: Path, out: Path, snapshots: int) -> Path:
-    """The first `snapshots` snapshots, as symlinks to the shared recording (no copy)."""
-    meta = json.loads((recording / "recording.json").read_text())
-    meta["snapshots"] = meta["snapshots"][:snapshots]
-    out.mkdir(parents=True, exist_ok=True)
-    for snap in meta["snapshots"]:
-        (out / snap["dir"]).symlink_to(recording / snap["dir"], target_is_directory=True)
-    (out / "recording.json").write_text(json.dumps(meta))
-    return out
 
 
 # -- markdown ------------------------------------------------------------------------------------

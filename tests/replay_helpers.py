@@ -11,6 +11,7 @@ from polit.chan.client import ChanClient
 from polit.config import Settings
 from polit.crawl.crawler import BoardCrawler, CycleReport
 from polit.lake.store import Lake
+from polit.replay.recording import trim_recording as trimmed_recording  # noqa: F401
 from polit.replay.server import ReplayServer
 
 
@@ -93,17 +94,6 @@ def replay_crawl(
                 if i + 1 < n:
                     srv.next()
     return reports
-
-
-def trimmed_recording(recording: Path, out: Path, snapshots: int) -> Path:
-    """A recording of the first `snapshots` snapshots, linking (not copying) the fixture."""
-    meta = json.loads((recording / "recording.json").read_text())
-    meta["snapshots"] = meta["snapshots"][:snapshots]
-    out.mkdir(parents=True, exist_ok=True)
-    for snap in meta["snapshots"]:
-        (out / snap["dir"]).symlink_to(recording / snap["dir"], target_is_directory=True)
-    (out / "recording.json").write_text(json.dumps(meta))
-    return out
 
 
 def write_recording(out: Path, snapshots: list[dict[int, bytes | list[dict]]], board="pol") -> Path:
