@@ -23,6 +23,7 @@ class Settings:
 
     api_url: str = DEFAULT_API_URL
     lake: str = "./data/lake"
+    warehouse: str = "./data/warehouse.duckdb"  # a DuckDB path, duckdb:///… or bigquery://P/D
     max_rps: float = 1.0
     boards: tuple[str, ...] = ("pol",)
     user_agent: str = DEFAULT_USER_AGENT

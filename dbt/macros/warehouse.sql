@@ -1,0 +1,113 @@
+{#
+    Every difference between DuckDB and BigQuery lives here, as dispatch macros with a
+    duckdb__ and a bigquery__ implementation. Models call the plain names.
+#}
+
+
+{# A UTC timestamp from seconds since the epoch (the API's `time`, `last_modified`). #}
+{% macro epoch_to_timestamp(seconds) -%}
+    {{ return(adapter.dispatch('epoch_to_timestamp', 'polit')(seconds)) }}
+{%- endmacro %}
+
+{% macro duckdb__epoch_to_timestamp(seconds) -%}
+    to_timestamp({{ seconds }})
+{%- endmacro %}
+
+{% macro bigquery__epoch_to_timestamp(seconds) -%}
+    timestamp_seconds({{ seconds }})
+{%- endmacro %}
+
+
+{# https://boards.4chan.org/<board>/thread/<thread>[#p<post>] #}
+{% macro chan_url(board, thread_id, post_id=none) -%}
+    {{ return(adapter.dispatch('chan_url', 'polit')(board, thread_id, post_id)) }}
+{%- endmacro %}
+
+{% macro duckdb__chan_url(board, thread_id, post_id) -%}
+    {%- if post_id -%}
+    printf('https://boards.4chan.org/%s/thread/%d#p%d', {{ board }}, {{ thread_id }}, {{ post_id }})
+    {%- else -%}
+    printf('https://boards.4chan.org/%s/thread/%d', {{ board }}, {{ thread_id }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro bigquery__chan_url(board, thread_id, post_id) -%}
+    {%- if post_id -%}
+    format('https://boards.4chan.org/%s/thread/%d#p%d', {{ board }}, {{ thread_id }}, {{ post_id }})
+    {%- else -%}
+    format('https://boards.4chan.org/%s/thread/%d', {{ board }}, {{ thread_id }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    When a raw row reached the warehouse: the incremental models' cursor.
+    DuckDB's loader stamps `_loaded_at` in the load's transaction. A BigQuery load job
+    cannot add a column, so there the crawl time `observed_at` stands in, with a lookback
+    (see loaded_since_last_run) for files loaded late.
+#}
+{% macro chan_loaded_at() -%}
+    {{ return(adapter.dispatch('chan_loaded_at', 'polit')()) }}
+{%- endmacro %}
+
+{% macro duckdb__chan_loaded_at() -%}
+    _loaded_at
+{%- endmacro %}
+
+{% macro bigquery__chan_loaded_at() -%}
+    observed_at
+{%- endmacro %}
+
+
+{#
+    The filter of an incremental run: raw rows loaded since the newest one the target
+    holds. Merging a row twice changes nothing, so a lookback is always safe.
+    DuckDB: `_loaded_at` is the load's transaction time, and loads never overlap (one writer
+    per file), so `>` the target's newest is exact; `lookback_hours` (default 0) widens it.
+    BigQuery: the stand-in `observed_at` is not a load time (files from another crawler
+    can arrive late), so `>=` with a lookback (default 6 hours); and a literal, read before
+    the run, so that the filter prunes the raw tables' partitions (a subquery scans them all).
+#}
+{% macro loaded_since_last_run(relation, column='loaded_at') -%}
+    {{ return(adapter.dispatch('loaded_since_last_run', 'polit')(relation, column)) }}
+{%- endmacro %}
+
+{% macro duckdb__loaded_since_last_run(relation, column) -%}
+    {%- set lookback = var('lookback_hours', 0) -%}
+    {{ column }} {{ '>=' if lookback else '>' }} (
+        select coalesce(max({{ column }}) - interval '{{ lookback }} hours', '-infinity'::timestamptz)
+        from {{ relation }}
+    )
+{%- endmacro %}
+
+{% macro bigquery__loaded_since_last_run(relation, column) -%}
+    {%- set since = '0001-01-01 00:00:00+00' -%}
+    {%- if execute -%}
+        {%- set result = run_query(
+            'select format_timestamp("%Y-%m-%d %H:%M:%E6S+00", timestamp_sub(max(' ~ column
+            ~ '), interval ' ~ var('lookback_hours', 6) ~ ' hour)) from ' ~ relation
+        ) -%}
+        {%- if result and result.rows and result.rows[0][0] -%}
+            {%- set since = result.rows[0][0] -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ column }} >= timestamp('{{ since }}')
+{%- endmacro %}
+
+
+{# Storage options of `posts`: partitioned by hour of the post and clustered by thread
+   on BigQuery (as the seed asks); nothing on DuckDB. #}
+{% macro posts_storage_config() -%}
+    {{ return(adapter.dispatch('posts_storage_config', 'polit')()) }}
+{%- endmacro %}
+
+{% macro duckdb__posts_storage_config() -%}
+    {{ return({}) }}
+{%- endmacro %}
+
+{% macro bigquery__posts_storage_config() -%}
+    {{ return({
+        'partition_by': {'field': 'post_datetime', 'data_type': 'timestamp', 'granularity': 'hour'},
+        'cluster_by': ['thread_id'],
+    }) }}
+{%- endmacro %}

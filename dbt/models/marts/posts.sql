@@ -1,0 +1,212 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['board', 'post_id'],
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+        **posts_storage_config()
+    )
+}}
+
+{#-
+    One row per post: its latest content (the newest non-tombstone row), when it was first
+    and last seen, and `deleted_at` from its newest row of any kind (null again when a post
+    comes back after a tombstone: undeleted).
+
+    An incremental run reads only raw rows loaded since the last run (macro loaded_since_last_run)
+    and merges them with the row the target already has, which stands in for all the older
+    raw rows: its content as seen at `last_seen_at`, its state as seen at
+    `last_observed_at`. Min, max and "newest wins" give the same answer however the rows are
+    split between runs, and whether a row comes once or twice (the lake is at-least-once).
+-#}
+
+{%- set content = [
+    'thread_id', 'poster_id', 'version',
+    'poster_name', 'tripcode', 'email', 'subject', 'comment', 'comment_html', 'file_name',
+    'file_extension', 'file_md5', 'capcode', 'country', 'country_name', 'flag', 'flag_name',
+    'troll_country', 'url',
+    'file_size', 'width', 'height', 'quotes', 'links',
+    'is_op', 'has_file', 'is_file_deleted', 'is_spoiler',
+    'post_datetime',
+] %}
+
+with
+
+new_rows as (
+
+    select * from {{ ref('stg_chan__posts') }}
+    {% if is_incremental() %}
+    where {{ loaded_since_last_run(this) }}
+    {% endif %}
+
+),
+
+{% if is_incremental() %}
+existing as (
+
+    select target.*
+    from {{ this }} as target
+    inner join (select distinct board, post_id from new_rows) as touched
+        on target.board = touched.board and target.post_id = touched.post_id
+
+),
+{% endif %}
+
+-- every known version of each post's content, with when it was seen
+versions as (
+
+    select board, post_id, observed_at, {{ content | join(', ') }}
+    from new_rows
+    where not is_tombstone
+    {% if is_incremental() %}
+    union all
+    select board, post_id, last_seen_at as observed_at, {{ content | join(', ') }}
+    from existing
+    where last_seen_at is not null
+    {% endif %}
+
+),
+
+-- every known observation of each post: a version (deleted_at null) or a tombstone
+observations as (
+
+    select
+        board,
+        post_id,
+        thread_id,
+        deleted_at,
+        observed_at,
+        observed_at as first_seen_at,
+        case when not is_tombstone then observed_at end as last_seen_at,
+        loaded_at
+    from new_rows
+    {% if is_incremental() %}
+    union all
+    select
+        board,
+        post_id,
+        thread_id,
+        deleted_at,
+        last_observed_at as observed_at,
+        first_seen_at,
+        last_seen_at,
+        loaded_at
+    from existing
+    {% endif %}
+
+),
+
+versions_ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by board, post_id order by observed_at desc
+        ) as recency
+    from versions
+
+),
+
+latest_version as (
+
+    select board, post_id, {{ content | join(', ') }}
+    from versions_ranked
+    where recency = 1
+
+),
+
+observations_ranked as (
+
+    select
+        board,
+        post_id,
+        thread_id,
+        deleted_at,
+        row_number() over (
+            partition by board, post_id order by observed_at desc, deleted_at desc nulls last
+        ) as recency
+    from observations
+
+),
+
+latest_state as (
+
+    select board, post_id, thread_id, deleted_at
+    from observations_ranked
+    where recency = 1
+
+),
+
+seen as (
+
+    select
+        board,
+        post_id,
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at,
+        max(observed_at) as last_observed_at,
+        max(loaded_at) as loaded_at
+    from observations
+    group by board, post_id
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        seen.board,
+        seen.post_id,
+        coalesce(latest_version.thread_id, latest_state.thread_id) as thread_id,
+        latest_version.poster_id,
+        latest_version.version,
+
+        ---------- strings
+        latest_version.poster_name,
+        latest_version.tripcode,
+        latest_version.email,
+        latest_version.subject,
+        latest_version.comment,
+        latest_version.comment_html,
+        latest_version.file_name,
+        latest_version.file_extension,
+        latest_version.file_md5,
+        latest_version.capcode,
+        latest_version.country,
+        latest_version.country_name,
+        latest_version.flag,
+        latest_version.flag_name,
+        latest_version.troll_country,
+        latest_version.url,
+
+        ---------- numerics
+        latest_version.file_size,
+        latest_version.width,
+        latest_version.height,
+        latest_version.quotes,
+        latest_version.links,
+
+        ---------- booleans
+        latest_version.is_op,
+        latest_version.has_file,
+        latest_version.is_file_deleted,
+        latest_version.is_spoiler,
+        latest_state.deleted_at is not null as is_deleted,
+
+        ---------- timestamps
+        latest_version.post_datetime,
+        seen.first_seen_at,
+        seen.last_seen_at,
+        seen.last_observed_at,
+        latest_state.deleted_at,
+        seen.loaded_at
+
+    from seen
+    inner join latest_state
+        on seen.board = latest_state.board and seen.post_id = latest_state.post_id
+    left join latest_version
+        on seen.board = latest_version.board and seen.post_id = latest_version.post_id
+
+)
+
+select * from final

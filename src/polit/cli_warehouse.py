@@ -1,0 +1,162 @@
+"""`polit load`, `polit transform`, `polit run` and `polit rebuild`: the warehouse commands,
+registered on the main app by the import at the end of cli.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from polit.cli import ApiUrl, Boards, LakeUrl, MaxRps, _fail, _settings, app, err, out
+from polit.config import Settings
+
+WarehouseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--warehouse",
+        envvar="POLIT_WAREHOUSE",
+        help="Warehouse: a DuckDB file (default ./data/warehouse.duckdb), duckdb:///… or "
+        "bigquery://PROJECT/DATASET.",
+    ),
+]
+BatchSize = Annotated[int, typer.Option(help="Lake files per load statement or job.", min=1)]
+FullRefresh = Annotated[
+    bool, typer.Option("--full-refresh", help="Rebuild the incremental models from all raw rows.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+
+
+@contextmanager
+def _clear_errors() -> Iterator[None]:
+    """Library errors become one red line and exit code 1."""
+    from polit.transform import DbtError
+    from polit.warehouse import WarehouseError
+
+    try:
+        yield
+    except (WarehouseError, DbtError) as exc:
+        _fail(str(exc))
+
+
+def _load(s: Settings, batch_size: int, as_json: bool = False) -> None:
+    from rich.progress import Progress
+
+    from polit.lake.store import Lake
+    from polit.warehouse import load_lake, open_warehouse
+
+    warehouse = open_warehouse(s.warehouse)
+    try:
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("loading", total=None)
+
+            def tick(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = load_lake(Lake(s.lake), warehouse, batch_size=batch_size, progress=tick)
+    finally:
+        warehouse.close()
+    if as_json:
+        out.print_json(json.dumps(report.as_dict()))
+    else:
+        out.print(report.summary())
+
+
+def _transform(s: Settings, full_refresh: bool, select: str | None = None) -> None:
+    from polit.transform import transform as run_transform
+
+    report = run_transform(s.warehouse, full_refresh=full_refresh, select=select)
+    out.print(report.summary())
+
+
+@app.command()
+def load(
+    lake: LakeUrl = None,
+    warehouse: WarehouseUrl = None,
+    batch_size: BatchSize = 500,
+    as_json: AsJson = False,
+) -> None:
+    """Copy the lake files not loaded yet into the warehouse's raw tables, exactly once.
+
+    Safe to interrupt or kill at any moment: run it again and it copies what is missing.
+    Example: polit load --lake ./data/lake --warehouse ./data/warehouse.duckdb
+    """
+    s = _settings(lake=lake, warehouse=warehouse)
+    with _clear_errors():
+        _load(s, batch_size, as_json)
+
+
+@app.command()
+def transform(
+    warehouse: WarehouseUrl = None,
+    full_refresh: FullRefresh = False,
+    select: Annotated[str | None, typer.Option(help="dbt node selection.")] = None,
+) -> None:
+    """Build the dbt models and run their tests on the warehouse (`dbt build`).
+
+    Example: polit transform --warehouse ./data/warehouse.duckdb
+    """
+    s = _settings(warehouse=warehouse)
+    with _clear_errors():
+        _transform(s, full_refresh, select)
+
+
+@app.command("run")
+def run_all(
+    board: Boards = None,
+    api_url: ApiUrl = None,
+    lake: LakeUrl = None,
+    max_rps: MaxRps = None,
+    warehouse: WarehouseUrl = None,
+    batch_size: BatchSize = 500,
+) -> None:
+    """One whole pipeline run: a crawl cycle per board, then load, then transform.
+
+    Example: polit run --board pol --lake ./data/lake --warehouse ./data/warehouse.duckdb
+    """
+    from polit.chan.client import ChanClient
+    from polit.crawl.crawler import crawl_once
+    from polit.lake.store import Lake
+
+    s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board, warehouse=warehouse)
+    with ChanClient(s) as client, err.status(f"crawling {', '.join(s.boards)} …"):
+        reports = crawl_once(client, Lake(s.lake), s.boards)
+    for r in reports:
+        out.print(r.summary())
+    with _clear_errors():  # what was crawled is good data even if a board failed
+        _load(s, batch_size)
+        _transform(s, full_refresh=False)
+    failed = [r.board for r in reports if r.failed]
+    if failed:
+        _fail(f"could not crawl {', '.join('/' + b + '/' for b in failed)}; see the log above")
+
+
+@app.command()
+def rebuild(
+    lake: LakeUrl = None,
+    warehouse: WarehouseUrl = None,
+    batch_size: BatchSize = 500,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Recreate the warehouse from the lake: drop, reload, rebuild with --full-refresh.
+
+    Drops the raw tables and the load manifest, loads every lake file again and rebuilds
+    the dbt models from scratch. The lake is not touched.
+    Example: polit rebuild --lake ./data/lake --warehouse ./data/warehouse.duckdb --yes
+    """
+    from polit.lake.store import Lake
+    from polit.warehouse import open_warehouse
+
+    s = _settings(lake=lake, warehouse=warehouse)
+    if not yes:
+        typer.confirm(f"Drop the raw tables of {s.warehouse} and reload {s.lake}?", abort=True)
+    with _clear_errors():
+        wh = open_warehouse(s.warehouse)
+        try:
+            wh.reset(Lake(s.lake))
+        finally:
+            wh.close()
+        _load(s, batch_size)
+        _transform(s, full_refresh=True)

@@ -1,0 +1,60 @@
+"""dbt's profiles.yml, generated from the warehouse URL at run time (never committed).
+
+>>> profile("duckdb:///tmp/w.duckdb")["polit"]["outputs"]["duckdb"]["path"]
+'/tmp/w.duckdb'
+>>> out = profile("bigquery://proj/ds", env={})["polit"]["outputs"]["bigquery"]
+>>> out["method"], out["project"], out["dataset"]
+('oauth', 'proj', 'ds')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from polit.warehouse.base import parse_url
+
+PROFILE = "polit"  # dbt_project.yml `profile:`
+
+
+def profile(warehouse_url: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The `polit` profile with one output, named after the warehouse kind.
+
+    BigQuery authenticates with application-default credentials (`method: oauth`); the
+    location comes from `POLIT_BIGQUERY_LOCATION` (default: the dataset's own)."""
+    env = os.environ if env is None else env
+    target = parse_url(warehouse_url)
+    output: dict[str, Any]
+    if target.kind == "bigquery":
+        output = {
+            "type": "bigquery",
+            "method": "oauth",
+            "project": target.project,
+            "dataset": target.dataset,
+            "threads": int(env.get("POLIT_DBT_THREADS") or 4),
+            "job_execution_timeout_seconds": 900,
+            "job_retries": 1,
+            "priority": "interactive",
+        }
+        if env.get("POLIT_BIGQUERY_LOCATION"):
+            output["location"] = env["POLIT_BIGQUERY_LOCATION"]
+    else:
+        output = {
+            "type": "duckdb",
+            "path": str(Path(target.path).expanduser().absolute()),
+            "schema": "main",
+            "threads": 1,  # one writer per DuckDB file
+        }
+    return {PROFILE: {"target": target.kind, "outputs": {target.kind: output}}}
+
+
+def write_profiles(
+    directory: Path, warehouse_url: str, env: Mapping[str, str] | None = None
+) -> Path:
+    """Write `<directory>/profiles.yml` (JSON is YAML) and return its path."""
+    path = directory / "profiles.yml"
+    path.write_text(json.dumps(profile(warehouse_url, env), indent=2))
+    return path

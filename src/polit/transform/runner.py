@@ -1,0 +1,143 @@
+"""`run_dbt` and `transform`: dbt's own runner (`dbtRunner`), in this process.
+
+Each run writes profiles.yml for the warehouse into a fresh directory, which also holds
+dbt's `target/` and logs unless `workdir` is given (tests keep it to read the manifest).
+The dbt project is `dbt/` at the repository root, or `POLIT_DBT_PROJECT`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from polit.config import Settings
+from polit.transform.profiles import write_profiles
+
+FAILED = {"error", "fail", "runtime error"}
+
+
+def project_dir() -> Path:
+    configured = os.environ.get("POLIT_DBT_PROJECT")
+    path = Path(configured) if configured else Path(__file__).resolve().parents[3] / "dbt"
+    if not (path / "dbt_project.yml").is_file():
+        raise DbtError(f"no dbt project at {path} (set POLIT_DBT_PROJECT)")
+    return path
+
+
+class DbtError(RuntimeError):
+    """dbt failed; the message names the failing nodes and what dbt said."""
+
+
+@dataclass
+class TransformReport:
+    command: str
+    statuses: dict[str, str] = field(default_factory=dict)  # unique_id -> status
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for status in self.statuses.values():
+            counts[status] = counts.get(status, 0) + 1
+        done = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to do"
+        return f"dbt {self.command}: {done} ({self.seconds:.1f}s)"
+
+
+@contextmanager
+def _workdir(workdir: Path | None) -> Iterator[Path]:
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        yield workdir
+        return
+    with tempfile.TemporaryDirectory(prefix="polit-dbt-") as tmp:
+        yield Path(tmp)
+
+
+def run_dbt(
+    args: Sequence[str],
+    settings: Settings | str,
+    workdir: Path | None = None,
+    quiet: bool = False,
+) -> Any:
+    """Run one dbt command (`["build"]`, `["parse"]`, …) on the settings' warehouse (or a
+    warehouse URL). Returns dbt's result object; raises DbtError when dbt fails."""
+    from dbt.cli.main import dbtRunner
+
+    url = settings.warehouse if isinstance(settings, Settings) else settings
+    project = project_dir()
+    with _workdir(workdir) as work:
+        write_profiles(work, url)
+        flags = [
+            "--project-dir", str(project),
+            "--profiles-dir", str(work),
+            "--target-path", str(work / "target"),
+            "--log-path", str(work / "logs"),
+        ]  # fmt: skip
+        globals_ = ["--no-send-anonymous-usage-stats", "--no-version-check", "--no-use-colors"]
+        if quiet:
+            globals_.append("--quiet")
+        try:
+            result = dbtRunner().invoke([*globals_, *args, *flags])
+        finally:
+            _release_duckdb()
+    if not result.success:
+        raise DbtError(describe_failure(args, result))
+    return result
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB instance open in a class attribute after a run; close it,
+    so that this process can open the file read-only and other processes can open it at all
+    (DuckDB locks a file per process). Best effort: a dbt-duckdb change only costs that."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover
+        return
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        try:
+            env.close()
+        finally:
+            DuckDBConnectionManager._ENV = None
+
+
+def describe_failure(args: Sequence[str], result: Any) -> str:
+    command = " ".join(args[:1]) or "dbt"
+    if result.exception is not None:
+        return f"dbt {command} failed: {result.exception}"
+    failures = [
+        f"{r.node.unique_id}: {r.status}: {(r.message or '').strip()}"
+        for r in getattr(result.result, "results", [])
+        if str(r.status) in FAILED
+    ]
+    if not failures:
+        return f"dbt {command} failed (see dbt's log above)"
+    return f"dbt {command} failed on {len(failures)} node(s):\n" + "\n".join(failures)
+
+
+def transform(
+    warehouse_url: str,
+    full_refresh: bool = False,
+    select: str | None = None,
+    workdir: Path | None = None,
+    quiet: bool = False,
+) -> TransformReport:
+    """`dbt build`: models, their tests and unit tests; `full_refresh` rebuilds the
+    incremental models from all raw rows."""
+    started = time.monotonic()
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", select]
+    result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet)
+    report = TransformReport("build")
+    for r in getattr(result.result, "results", []):
+        report.statuses[r.node.unique_id] = str(r.status)
+    report.seconds = time.monotonic() - started
+    return report

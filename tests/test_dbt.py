@@ -1,0 +1,305 @@
+"""The dbt project: DuckDB end to end on the replayed recording, checked against the
+recording's own truth; BigQuery parsed and compiled without any connection."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
+
+import duckdb
+import pytest
+import sqlglot
+from typer.testing import CliRunner
+
+from polit.cli import app
+from polit.lake.schema import TABLES
+from polit.lake.store import Lake
+from polit.replay.server import ReplayServer
+from polit.transform import run_dbt, transform
+from polit.transform.profiles import profile
+from polit.warehouse import load_lake
+from polit.warehouse.duck import DuckWarehouse
+from tests.replay_helpers import recording_truth, trimmed_recording
+from tests.test_warehouse import replayed_lake
+
+MODELS = ("posts", "threads")
+
+
+def load(lake: Path, warehouse: Path, files: dict[str, slice] | None = None) -> int:
+    """Load the lake (or a slice of each table's files); returns the files loaded."""
+    wh = DuckWarehouse(str(warehouse))
+    try:
+        if files is None:
+            return load_lake(Lake(str(lake)), wh).total_files
+        lk = Lake(str(lake))
+        return sum(wh.load(lk, lk.files(t)[s]).files for t, s in files.items())
+    finally:
+        wh.close()
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def digest(warehouse: Path, table: str, exclude: tuple[str, ...] = ()) -> tuple[int, str]:
+    """Row count and a hash of a model's full contents, in key order."""
+    key = "post_id" if table == "posts" else "thread_id"
+    cols = f"* EXCLUDE ({', '.join(exclude)})" if exclude else "*"
+    sql = (f"SELECT count(*), md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY board, {key}))"
+           f" FROM (SELECT {cols} FROM main.{table}) AS t")  # fmt: skip
+    n, h = query(warehouse, sql)[0]
+    return n, h
+
+
+@pytest.fixture(scope="module")
+def built(recording, tmp_path_factory) -> SimpleNamespace:
+    lake = replayed_lake(recording, tmp_path_factory)
+    work = tmp_path_factory.mktemp("dbt")
+    path = work / "warehouse.duckdb"
+    load(lake, path)
+    report = transform(str(path), workdir=work / "dbt", quiet=True)
+    return SimpleNamespace(
+        lake=lake, path=path, work=work / "dbt", report=report, truth=recording_truth(recording)
+    )
+
+
+# -- DuckDB, end to end ----------------------------------------------------------------------
+def test_build_runs_models_tests_and_unit_tests(built):
+    statuses = built.report.statuses
+    assert {s for s in statuses.values()} <= {"success", "pass"}
+    kinds = {uid.split(".")[0] for uid in statuses}
+    assert kinds == {"model", "test", "unit_test"}
+    assert sum(uid.startswith("unit_test.") for uid in statuses) >= 2
+    assert {f"model.polit.{m}" for m in MODELS} <= set(statuses)
+
+
+def test_posts_are_the_recordings_posts(built):
+    truth = built.truth
+    n, distinct, deleted = query(
+        built.path,
+        "SELECT count(*), count(DISTINCT (board, post_id)), count(deleted_at) FROM posts",
+    )[0]
+    assert n == distinct == len(truth.post_thread) == 59_993
+    assert dict(query(built.path, "SELECT post_id, thread_id FROM posts")) == truth.post_thread
+    gone = {
+        r[0] for r in query(built.path, "SELECT post_id FROM posts WHERE deleted_at IS NOT NULL")
+    }
+    assert deleted == len(gone) == 123 and gone == truth.deleted
+    inconsistent = (
+        "SELECT count(*) FROM posts WHERE is_deleted <> (deleted_at IS NOT NULL) OR "
+        "post_datetime IS NULL OR first_seen_at > last_seen_at OR "
+        "url NOT LIKE 'https://boards.4chan.org/pol/thread/%#p%'"
+    )
+    assert query(built.path, inconsistent)[0][0] == 0
+
+
+def test_threads_hold_every_thread_with_its_last_copy_size(built):
+    truth = built.truth
+    sizes = dict(query(built.path, "SELECT thread_id, number_of_posts FROM threads"))
+    assert query(built.path, "SELECT count(*) FROM posts p ANTI JOIN threads t "
+                 "USING (board, thread_id)")[0][0] == 0  # fmt: skip
+    assert sizes == {t: len(posts) for t, posts in truth.last_copy.items()}
+    ops = query(built.path, "SELECT count(*), count(created_at), count(*) FILTER (WHERE "
+                "archived_at IS NOT NULL) FROM threads")[0]  # fmt: skip
+    assert ops[0] == ops[1] == len(truth.last_copy)  # every thread has its OP
+    assert ops[2] > 0  # threads that left the board were archived in this replay
+
+
+def test_three_more_loads_and_transforms_change_no_row(built):
+    before = {t: digest(built.path, t) for t in MODELS}
+    raw = {t: query(built.path, f"SELECT count(*) FROM raw.{t}")[0][0] for t in TABLES}
+    for _ in range(3):
+        assert load(built.lake, built.path) == 0  # nothing new in the lake
+        transform(str(built.path), workdir=built.work, quiet=True)
+        assert {t: digest(built.path, t) for t in MODELS} == before
+    assert {t: query(built.path, f"SELECT count(*) FROM raw.{t}")[0][0] for t in TABLES} == raw
+
+
+def test_incremental_runs_equal_a_full_refresh_despite_duplicates(built, tmp_path):
+    """From an empty warehouse, in two loads with a transform after each, with one lake
+    file duplicated (the lake is at-least-once): the same rows as one full build."""
+    lake = tmp_path / "lake"
+    shutil.copytree(built.lake, lake)
+    posts_file = Path(Lake(str(lake)).files("posts")[4].path)  # its copy sorts 5th: next load
+    shutil.copy(posts_file, posts_file.with_name(posts_file.stem + "-again.parquet"))
+    path, work = tmp_path / "w.duckdb", tmp_path / "dbt"
+    load(lake, path, {t: slice(0, 0) for t in TABLES})  # raw tables exist, still empty
+    transform(str(path), workdir=work, quiet=True)
+    assert digest(path, "posts")[0] == 0
+    for part in (slice(0, 5), slice(5, None)):
+        assert load(lake, path, {t: part for t in TABLES}) > 0
+        transform(str(path), workdir=work, quiet=True)
+    raw = "SELECT count(*) FROM raw.posts"
+    assert query(path, raw)[0][0] > query(built.path, raw)[0][0]  # the copy was loaded
+    incremental = {t: digest(path, t) for t in MODELS}
+    transform(str(path), full_refresh=True, workdir=work, quiet=True)
+    assert {t: digest(path, t) for t in MODELS} == incremental
+    # and, load times aside, the same as the clean single load
+    same = {t: digest(path, t, exclude=("loaded_at",)) for t in MODELS}
+    assert same == {t: digest(built.path, t, exclude=("loaded_at",)) for t in MODELS}
+
+
+def test_cli_transform_run_and_rebuild(recording, tmp_path):
+    runner = CliRunner()
+    warehouse = tmp_path / "w.duckdb"
+    env = {"POLIT_WAREHOUSE": str(warehouse), "POLIT_LAKE": str(tmp_path / "lake"),
+           "POLIT_MAX_RPS": "0", "COLUMNS": "200"}  # fmt: skip
+
+    failed = runner.invoke(app, ["transform"], env=env)  # no raw tables: dbt fails
+    assert failed.exit_code == 1, (failed.output, failed.exception)
+    assert "model.polit.stg_chan__posts" in failed.output, failed.output
+
+    rec = trimmed_recording(recording, tmp_path / "rec", snapshots=2)
+    with ReplayServer(rec) as srv:
+        ran = runner.invoke(app, ["run", "--api-url", srv.url, "--board", "pol"], env=env)
+    assert ran.exit_code == 0, ran.output
+    assert "posts: 1 files" in ran.output and "dbt build:" in ran.output
+    posts = digest(warehouse, "posts", exclude=("loaded_at",))
+    assert posts[0] > 10_000
+
+    rebuilt = runner.invoke(app, ["rebuild", "--yes"], env=env)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert digest(warehouse, "posts", exclude=("loaded_at",)) == posts
+
+
+# -- profiles --------------------------------------------------------------------------------
+def test_profiles_are_generated_from_the_warehouse_url(tmp_path):
+    duck = profile(str(tmp_path / "w.duckdb"))["polit"]
+    assert duck["target"] == "duckdb"
+    assert duck["outputs"]["duckdb"]["path"] == str(tmp_path / "w.duckdb")
+    bq = profile("bigquery://my-proj/polit", env={"POLIT_BIGQUERY_LOCATION": "EU"})["polit"]
+    out = bq["outputs"]["bigquery"]
+    assert (bq["target"], out["method"], out["project"], out["dataset"], out["location"]) == (
+        "bigquery", "oauth", "my-proj", "polit", "EU"
+    )  # fmt: skip
+    assert not {"keyfile", "keyfile_json", "token", "refresh_token"} & set(out)  # ADC only
+
+
+# -- BigQuery, without a connection ----------------------------------------------------------
+BQ_URL = "bigquery://fake-project/polit"
+
+
+@pytest.fixture(scope="module")
+def bq_work(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("dbt-bigquery")
+
+
+def _no_google(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("tried to reach Google")
+
+
+def test_bigquery_parse_needs_no_connection(bq_work):
+    import dbt.adapters.bigquery.connections as bqc
+    import google.auth
+
+    with (
+        mock.patch.object(google.auth, "default", _no_google),
+        mock.patch.object(bqc, "create_bigquery_client", _no_google),
+    ):
+        run_dbt(["parse"], BQ_URL, workdir=bq_work, quiet=True)
+    manifest = json.loads((bq_work / "target" / "manifest.json").read_text())
+    nodes = manifest["nodes"]
+    posts = nodes["model.polit.posts"]["config"]
+    assert posts["partition_by"] == {
+        "field": "post_datetime", "data_type": "timestamp", "granularity": "hour"
+    }  # fmt: skip
+    assert posts["cluster_by"] == ["thread_id"]
+    for model in MODELS:
+        config = nodes[f"model.polit.{model}"]["config"]
+        assert config["materialized"] == "incremental" and config["incremental_strategy"] == "merge"
+    assert "partition_by" not in nodes["model.polit.threads"]["config"] or (
+        nodes["model.polit.threads"]["config"]["partition_by"] is None
+    )
+    sources = {s["name"]: s for s in manifest["sources"].values()}
+    for table in TABLES:
+        src = sources[table]
+        assert (src["database"], src["schema"], src["identifier"]) == (
+            "fake-project", "polit", f"raw_{table}"
+        )  # fmt: skip
+        assert src["loaded_at_field"] == "observed_at"
+        assert src["freshness"]["warn_after"] == {"count": 2, "period": "hour"}
+        assert src["freshness"]["error_after"] == {"count": 6, "period": "hour"}
+
+
+class FakeBigQueryClient:
+    """Answers dbt's introspection: which tables exist. Anything else is a failure."""
+
+    def __init__(self, existing: tuple[str, ...]) -> None:
+        self.existing = existing
+
+    def list_tables(self, dataset: Any, max_results: int | None = None) -> list[Any]:
+        return [
+            SimpleNamespace(project="fake-project", dataset_id="polit", table_id=t,
+                            table_type="TABLE", reference=None)
+            for t in self.existing
+        ]  # fmt: skip
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"unexpected BigQuery call: {name}")
+
+
+@pytest.fixture
+def bigquery_compile(bq_work) -> Iterator[Any]:
+    import dbt.adapters.bigquery.connections as bqc
+    from dbt_common.clients import agate_helper
+
+    queries: list[str] = []
+
+    def execute(self: Any, sql: str, auto_begin: bool = False, fetch: Any = None,
+                limit: Any = None) -> Any:  # fmt: skip
+        queries.append(sql)
+        table = agate_helper.table_from_rows([["2026-01-02 03:04:05.000000+00"]], ["since"])
+        return bqc.BigQueryAdapterResponse(_message="OK"), table
+
+    def compile_(existing: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+        queries.clear()
+        with (
+            mock.patch.object(
+                bqc, "create_bigquery_client", lambda c: FakeBigQueryClient(existing)
+            ),
+            mock.patch.object(bqc.BigQueryConnectionManager, "execute", execute),
+        ):
+            result = run_dbt(["compile", "--select", "resource_type:model"], BQ_URL,
+                             workdir=bq_work, quiet=True)  # fmt: skip
+        compiled = {r.node.name: r.node.compiled_code for r in result.result.results
+                    if r.node.resource_type == "model"}  # fmt: skip
+        return compiled, list(queries)
+
+    yield compile_
+
+
+DUCKDB_ONLY = re.compile(r"printf\(|to_timestamp\(|::|\"no\"|\binterval '|exclude \(", re.I)
+
+
+@pytest.mark.parametrize("existing", [(), MODELS], ids=["first-run", "incremental"])
+def test_bigquery_models_compile_to_bigquery_sql(bigquery_compile, existing):
+    compiled, queries = bigquery_compile(existing)
+    assert set(compiled) == {"stg_chan__posts", "stg_chan__threads", *MODELS}
+    for name, sql in compiled.items():
+        sqlglot.parse_one(sql, read="bigquery")  # raises on a syntax error
+        assert not DUCKDB_ONLY.search(sql), f"{name}: DuckDB SQL in the BigQuery build"
+    stg = compiled["stg_chan__posts"]
+    assert "from `fake-project`.`polit`.`raw_posts`" in stg
+    assert "`no` as post_id" in stg and "timestamp_seconds(time)" in stg
+    assert "format('https://boards.4chan.org/%s/thread/%d#p%d'" in stg
+    assert "observed_at as loaded_at" in stg  # no load time on BigQuery: the crawl time
+    if existing:  # incremental: a literal cursor (prunes partitions), read with a lookback
+        since = "loaded_at >= timestamp('2026-01-02 03:04:05.000000+00')"
+        assert since in compiled["posts"] and since in compiled["threads"]
+        assert "from `fake-project`.`polit`.`posts` as target" in compiled["posts"]
+        assert queries and all("interval 6 hour" in q for q in queries)
+    else:
+        assert "loaded_at >=" not in compiled["posts"] and not queries
