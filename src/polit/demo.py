@@ -1,4 +1,5 @@
-"""`polit demo`: the whole pipeline offline on a synthetic board."""
+"""`polit demo`: the whole pipeline offline on a synthetic board: simulate, serve, crawl,
+load into DuckDB, build the dbt models, and print headline counts."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from polit.lake.stats import lake_stats
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
 from polit.replay.simulate import simulate
+from polit.transform import transform
+from polit.warehouse import load_lake, open_warehouse
 
 
 def run_demo(
@@ -23,11 +26,11 @@ def run_demo(
     console = console or Console()
     recording = workdir / "recording"
     if not (recording / "recording.json").exists():
-        console.print(f"[bold]1/3[/] simulating {hours:g} h of a synthetic /pol/ into {recording}")
+        console.print(f"[bold]1/4[/] simulating {hours:g} h of a synthetic /pol/ into {recording}")
         summary = simulate(recording, hours=hours, seed=seed, posts_per_hour=3000)
         console.print(f"    {summary}")
     else:
-        console.print(f"[bold]1/3[/] reusing the synthetic board in {recording}")
+        console.print(f"[bold]1/4[/] reusing the synthetic board in {recording}")
     lake_dir = workdir / "lake"
     shutil.rmtree(lake_dir, ignore_errors=True)  # the replay restarts at snapshot 0
     lake = Lake(str(lake_dir))
@@ -49,7 +52,7 @@ def run_demo(
                     server.next()
         console.print("    " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in totals.items()))
     stats = lake_stats(lake)
-    console.print(f"[bold]3/3[/] lake {lake_dir}:")
+    console.print(f"[bold]3/4[/] lake {lake_dir}:")
     console.print(
         f"    {stats.distinct_posts:,} posts ({stats.deleted_posts:,} deleted) in "
         f"{stats.distinct_threads:,} threads ({stats.archived_threads:,} archived, "
@@ -57,3 +60,44 @@ def run_demo(
         f"{stats.posts.bytes + stats.threads.bytes:,} bytes"
     )
     console.print(f"    inspect it with: polit lake stats --lake {lake_dir}")
+    warehouse_path = workdir / "warehouse.duckdb"
+    warehouse_path.unlink(missing_ok=True)  # rebuilt with the lake
+    console.print(f"[bold]4/4[/] loading and transforming into {warehouse_path} (dbt build)")
+    warehouse = open_warehouse(str(warehouse_path))
+    try:
+        loaded = load_lake(lake, warehouse)
+    finally:
+        warehouse.close()
+    console.print(f"    {loaded.summary()}")
+    built = transform(str(warehouse_path), quiet=True)
+    console.print(f"    {built.summary()}")
+    for line in headline_counts(warehouse_path):
+        console.print(f"    {line}")
+    console.print(f'    query it with: duckdb {warehouse_path} "select * from main.posts limit 5"')
+
+
+def headline_counts(warehouse_path: Path) -> list[str]:
+    """A few numbers from the built `posts` and `threads` tables."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        posts, deleted, posters, threads_n = con.execute(
+            "select count(*), count(deleted_at), count(distinct poster_id), "
+            "count(distinct thread_id) from posts"
+        ).fetchall()[0]
+        archived, gone, biggest = con.execute(
+            "select count(archived_at), count(deleted_at), max(number_of_posts) from threads"
+        ).fetchall()[0]
+        top = con.execute(
+            "select country, count(*) as n from posts where country is not null "
+            "group by country order by n desc limit 3"
+        ).fetchall()
+    finally:
+        con.close()
+    return [
+        f"posts: {posts:,} ({deleted:,} deleted) by {posters:,} poster ids "
+        f"in {threads_n:,} threads",
+        f"threads: {archived:,} archived, {gone:,} deleted, the biggest has {biggest:,} posts",
+        "top countries: " + ", ".join(f"{c} {n:,}" for c, n in top),
+    ]
