@@ -89,3 +89,12 @@ def test_unreachable_api_is_a_clear_error(tmp_path):
     assert proc.returncode != 0
     assert "connection error" in proc.stderr.lower() and "could not crawl /pol/" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    proc = run("demo", "--workdir", str(tmp_path / "demo"), "--hours", "0.5")
+    out = proc.stdout
+    for step in ("1/4", "2/4", "3/4", "4/4", "dbt build"):
+        assert step in out, step
+    assert "posts:" in out and "top countries:" in out
+    assert (tmp_path / "demo" / "warehouse.duckdb").is_file()

@@ -37,7 +37,7 @@ def run_demo(
     with ReplayServer(recording) as server:
         snapshots = len(server.recording)
         console.print(
-            f"[bold]2/3[/] replaying {snapshots} snapshots at {server.url}, crawling each"
+            f"[bold]2/4[/] replaying {snapshots} snapshots at {server.url}, crawling each"
         )
         settings = Settings(api_url=server.url, lake=str(lake_dir), max_rps=0)
         totals = {"requests": 0, "new_posts": 0, "deleted_posts": 0, "archived_threads": 0}
