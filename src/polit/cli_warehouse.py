@@ -1,4 +1,4 @@
-"""`polit load`, `polit transform`, `polit run` and `polit rebuild`: the warehouse commands,
+"""`polit load`, `transform`, `run`, `rebuild` and `prune`: the warehouse commands,
 registered on the main app by the import at the end of cli.py."""
 
 from __future__ import annotations
@@ -160,3 +160,41 @@ def rebuild(
             wh.close()
         _load(s, batch_size)
         _transform(s, full_refresh=True)
+
+
+@app.command()
+def prune(
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Age to keep, like 30d, 12h or 90m.")
+    ],
+    lake: LakeUrl = None,
+    warehouse: WarehouseUrl = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Remove raw lake files and raw warehouse rows older than an age, but only what is safe:
+    a file once the warehouse has loaded it, a raw row once dbt has merged it.
+
+    Example: polit prune --older-than 30d --dry-run
+    """
+    from polit.lake.store import Lake
+    from polit.retention import parse_age
+    from polit.retention import prune as run_prune
+    from polit.warehouse import open_warehouse
+
+    s = _settings(lake=lake, warehouse=warehouse)
+    try:
+        age = parse_age(older_than)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    with _clear_errors():
+        wh = open_warehouse(s.warehouse)
+        try:
+            report = run_prune(Lake(s.lake), wh, age, dry_run=dry_run)
+        finally:
+            wh.close()
+    if as_json:
+        out.print_json(json.dumps(report.as_dict()))
+    else:
+        out.print(report.summary())

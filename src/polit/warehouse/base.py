@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from polit.lake.store import Lake, LakeFile
@@ -60,6 +61,10 @@ class Warehouse(Protocol):
 
     def reset(self, lake: Lake) -> None:
         """Drop the raw tables and forget the manifest (for a rebuild from the lake)."""
+        ...
+
+    def prune_raw(self, before: datetime, dry_run: bool = False) -> dict[str, int]:
+        """Delete raw rows loaded before `before` that dbt has already merged; per table."""
         ...
 
     def close(self) -> None: ...

@@ -178,6 +178,12 @@ class BigQueryWarehouse:
         if lake.fs.exists(base):
             lake.fs.rm(base, recursive=True)
 
+    def prune_raw(self, before: datetime, dry_run: bool = False) -> dict[str, int]:
+        raise WarehouseError(
+            "polit prune does not delete BigQuery raw rows (not verifiable here); set a "
+            "partition expiration on the raw tables (day partitions on observed_at) instead"
+        )
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()

@@ -9,6 +9,7 @@ missing. `raw._manifest.path` is a primary key, so a file can never be recorded 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -132,6 +133,29 @@ class DuckWarehouse:
             self.con.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{table}")
         self.con.execute(f"DROP TABLE IF EXISTS {MANIFEST}")
         self.create_tables()
+
+    def prune_raw(self, before: datetime, dry_run: bool = False) -> dict[str, int]:
+        """Raw rows loaded before `before` and already merged: loaded no later than the
+        newest raw row the dbt model `main.<table>` holds (its `loaded_at`)."""
+        removed = {}
+        merged_tables = {
+            r[0]
+            for r in self.con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        }
+        for table in TABLES:
+            if table not in merged_tables:  # never transformed: nothing is merged yet
+                removed[table] = 0
+                continue
+            where = f"_loaded_at < ? AND _loaded_at <= (SELECT max(loaded_at) FROM main.{table})"
+            verb = "SELECT count(*)" if dry_run else "DELETE"
+            removed[table] = int(
+                self.con.execute(
+                    f"{verb} FROM {SCHEMA}.{table} WHERE {where}", [before]
+                ).fetchall()[0][0]
+            )
+        return removed
 
     def close(self) -> None:
         self.con.close()
