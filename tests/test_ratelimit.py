@@ -61,5 +61,6 @@ def test_threads_share_one_limit():
     for t in threads:
         t.join()
     stamps.sort()
-    gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert min(gaps) >= 0.049 - 0.002  # 1/20 s, minus scheduler slack
+    # 20 requests at 20/s span at least 19 intervals in all, whatever the scheduler does to
+    # single timestamps; four unshared limiters would be done after 4 intervals
+    assert stamps[-1] - stamps[0] >= 19 * 0.05 * 0.98
