@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-MARGIN = 0.02  # relative safety margin on the spacing
+MARGIN = 0.05  # relative safety margin on the spacing (network and scheduling jitter)
 
 
 class RateLimiter:
