@@ -15,14 +15,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(480)
 def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--out", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=460,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -30,7 +30,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
     assert results["command"] == "make bench"
     assert results["machine"]["nproc"] >= 1
     sections = results["sections"]
-    assert set(sections) == {"crawl_vs_seed", "throughput"}
+    assert set(sections) == {"crawl_vs_seed", "throughput", "merge_cost"}
 
     crawl = sections["crawl_vs_seed"]
     for scenario in crawl["scenarios"].values():
@@ -53,9 +53,22 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
     assert tp["limiting_stage"] in tp["profile"]["stages_s"]
     assert isinstance(tp["target"]["met"], bool)
 
+    merge = sections["merge_cost"]
+    assert [s["size"] for s in merge["sizes"]] == merge["config"]["sizes"]
+    for s in merge["sizes"]:
+        assert s["base_posts"] > 0 and s["full"]["wall_s"] > 0 and s["full"]["peak_rss_mb"] > 0
+        assert s["new_batch"]["min_no"] > s["lake"]["max_no"]  # newer than the base
+        assert s["incremental"]["models_s"] > 0
+        assert s["incremental"]["posts_after"] == s["base_posts"] + s["new_batch"]["posts"]
+    assert isinstance(merge["target"]["met"], bool)
+
     md = (tmp_path / "results.md").read_text()
     assert "make bench" in md
-    for heading in ("## Crawl cost per cycle", "## Parse + write throughput"):
+    for heading in (
+        "## Crawl cost per cycle",
+        "## Parse + write throughput",
+        "## Incremental merge cost",
+    ):
         assert heading in md
     assert "| workers | run | posts/s |" in md
     assert "| # | snapshot (UTC) |" in md

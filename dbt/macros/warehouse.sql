@@ -111,3 +111,63 @@
         'cluster_by': ['thread_id'],
     }) }}
 {%- endmacro %}
+
+
+{#
+    Bounding a merge to recent rows. Before an incremental run (a pre-hook), the smallest
+    `column` among the rows the run will merge (the rows of `relations` loaded since the
+    target's cursor) is kept; `incremental_predicates` then limit the merge to target rows
+    at or above it. Exact: the merge also matches on the key, and every source row is above
+    the bound. What it saves is reading the target's older row groups.
+    DuckDB: a session variable (the hook and the merge run on the model's connection);
+    `getvariable` is a constant to the planner, so the target's scan skips row groups by
+    their min/max. BigQuery: nothing; `posts` is partitioned by post time there, and a bound
+    on the post number would prune nothing.
+#}
+{% macro set_merge_floor(variable, column, relations) -%}
+    {{ return(adapter.dispatch('set_merge_floor', 'polit')(variable, column, relations)) }}
+{%- endmacro %}
+
+{% macro duckdb__set_merge_floor(variable, column, relations) -%}
+    {%- if is_incremental() -%}
+    set variable {{ variable }} = (
+        select min({{ column }}) from (
+            {%- for relation in relations %}
+            select {{ column }} from {{ relation }} where {{ loaded_since_last_run(this) }}
+            {%- if not loop.last %} union all{% endif %}
+            {%- endfor %}
+        )
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro bigquery__set_merge_floor(variable, column, relations) -%}
+{%- endmacro %}
+
+{% macro merge_floor_predicates(variable, column) -%}
+    {{ return(adapter.dispatch('merge_floor_predicates', 'polit')(variable, column)) }}
+{%- endmacro %}
+
+{% macro duckdb__merge_floor_predicates(variable, column) -%}
+    {{ return(["DBT_INTERNAL_DEST." ~ column ~ " >= getvariable('" ~ variable ~ "')"]) }}
+{%- endmacro %}
+
+{% macro bigquery__merge_floor_predicates(variable, column) -%}
+    {{ return([]) }}
+{%- endmacro %}
+
+{#
+    The order a full build writes a table in. DuckDB keeps min/max per row group, so a table
+    written in key order lets a filter on a recent key range skip the rest. BigQuery: none
+    (storage is arranged by partitioning and clustering; a global ORDER BY only costs).
+#}
+{% macro build_order(columns) -%}
+    {{ return(adapter.dispatch('build_order', 'polit')(columns)) }}
+{%- endmacro %}
+
+{% macro duckdb__build_order(columns) -%}
+    order by {{ columns | join(', ') }}
+{%- endmacro %}
+
+{% macro bigquery__build_order(columns) -%}
+{%- endmacro %}

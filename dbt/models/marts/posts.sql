@@ -4,6 +4,8 @@
         unique_key=['board', 'post_id'],
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
+        pre_hook="{{ set_merge_floor('polit_posts_floor', 'post_id', [ref('stg_chan__posts')]) }}",
+        incremental_predicates=merge_floor_predicates('polit_posts_floor', 'post_id'),
         **posts_storage_config()
     )
 }}
@@ -18,6 +20,14 @@
     raw rows: its content as seen at `last_seen_at`, its state as seen at
     `last_observed_at`. Min, max and "newest wins" give the same answer however the rows are
     split between runs, and whether a row comes once or twice (the lake is at-least-once).
+
+    Flat incremental cost: post numbers grow over time on a board and new raw rows are about
+    recent posts, so both reads of the target (`existing` below, and the merge itself through
+    `incremental_predicates`: macro set_merge_floor) are bounded by the smallest post number
+    among the new rows.
+    The bound changes no result (both also match on the key, and every new row is above it);
+    it lets DuckDB skip the row groups of older posts by their min/max, which is why a full
+    build writes the table in (board, post_id) order (macro build_order).
 -#}
 
 {%- set content = [
@@ -48,6 +58,7 @@ existing as (
     from {{ this }} as target
     inner join (select distinct board, post_id from new_rows) as touched
         on target.board = touched.board and target.post_id = touched.post_id
+    where target.post_id >= (select min(post_id) from new_rows)
 
 ),
 {% endif %}
@@ -210,3 +221,6 @@ final as (
 )
 
 select * from final
+{% if not is_incremental() %}
+{{ build_order(['board', 'post_id']) }}
+{% endif %}

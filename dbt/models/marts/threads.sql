@@ -3,7 +3,11 @@
         materialized='incremental',
         unique_key=['board', 'thread_id'],
         incremental_strategy='merge',
-        on_schema_change='append_new_columns'
+        on_schema_change='append_new_columns',
+        pre_hook="{{ set_merge_floor(
+            'polit_threads_floor', 'thread_id', [ref('stg_chan__threads'), ref('posts')]
+        ) }}",
+        incremental_predicates=merge_floor_predicates('polit_threads_floor', 'thread_id')
     )
 }}
 
@@ -14,7 +18,9 @@
     An incremental run recomputes the threads touched since the cursor: those with new raw
     thread rows, and those whose posts changed (`posts.loaded_at` moves with every merge).
     Raw thread rows are few (one per thread per crawl), so a touched thread's history is
-    read whole; its posts come from `posts`, already merged.
+    read whole; its posts come from `posts`, already merged. A thread's posts are numbered
+    from its own number up, so only posts numbered at or above the smallest touched thread
+    are read (recent ones: `posts` is stored in post order, so older row groups are skipped).
 -#}
 
 with
@@ -57,6 +63,7 @@ thread_posts as (
     {% if is_incremental() %}
     inner join touched
         on posts.board = touched.board and posts.thread_id = touched.thread_id
+    where posts.post_id >= (select min(thread_id) from touched)
     {% endif %}
 
 ),
@@ -252,3 +259,6 @@ final as (
 )
 
 select * from final
+{% if not is_incremental() %}
+{{ build_order(['board', 'thread_id']) }}
+{% endif %}
