@@ -47,6 +47,11 @@ def profile(warehouse_url: str, env: Mapping[str, str] | None = None) -> dict[st
             "path": str(Path(target.path).expanduser().absolute()),
             "schema": "main",
             "threads": 1,  # one writer per DuckDB file
+            # DuckDB takes 80% of RAM by default; a limit makes big builds spill to disk
+            "settings": {
+                "memory_limit": env.get("POLIT_DUCKDB_MEMORY_LIMIT") or "4GB",
+                "temp_directory": str(Path(target.path).expanduser().absolute()) + ".tmp",
+            },
         }
     return {PROFILE: {"target": target.kind, "outputs": {target.kind: output}}}
 
