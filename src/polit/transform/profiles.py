@@ -47,11 +47,9 @@ def profile(warehouse_url: str, env: Mapping[str, str] | None = None) -> dict[st
             "path": str(Path(target.path).expanduser().absolute()),
             "schema": "main",
             "threads": 1,  # one writer per DuckDB file
-            # DuckDB takes 80% of RAM by default; a limit makes big builds spill to disk
-            "settings": {
-                "memory_limit": env.get("POLIT_DUCKDB_MEMORY_LIMIT") or "4GB",
-                "temp_directory": str(Path(target.path).expanduser().absolute()) + ".tmp",
-            },
+            # DuckDB takes 80% of RAM by default; a limit makes big builds spill to disk, to
+            # `<warehouse>.tmp` (DuckDB's default; setting it again fails once it is in use)
+            "settings": {"memory_limit": env.get("POLIT_DUCKDB_MEMORY_LIMIT") or "4GB"},
         }
     return {PROFILE: {"target": target.kind, "outputs": {target.kind: output}}}
 
