@@ -6,10 +6,13 @@ measurements taken side by side in the same run, because the machine is small an
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -43,3 +46,18 @@ def loadavg() -> list[float]:
 def ratio(a: float, b: float) -> float | None:
     """a / b, or None when b is zero."""
     return round(a / b, 2) if b else None
+
+
+def run_child(module: str, *args: str) -> dict[str, Any]:
+    """Run `python -m MODULE ARGS` in a fresh process (clean memory figures); it prints its
+    result as the last line of stdout, as JSON."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{module} {args[0]} failed with exit {proc.returncode}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])

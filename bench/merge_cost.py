@@ -23,15 +23,13 @@ import json
 import resource
 import shutil
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT, log, ratio
+from bench import log, ratio, run_child
 
 NAME = "merge_cost"
 TITLE = "Incremental merge cost vs warehouse size (dbt posts + threads)"
@@ -202,17 +200,7 @@ def add_new_batch(lake_dir: Path, base_max_no: int, base_max_thread: int, cfg: d
 
 
 def _child(*args: str) -> dict[str, Any]:
-    """Run `python -m bench.merge_cost ARGS` in a fresh process; it prints one JSON line."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.merge_cost", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"bench.merge_cost {args[0]} failed with exit {proc.returncode}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child("bench.merge_cost", *args)
 
 
 # -- measurement (child side) ------------------------------------------------------------------

@@ -27,7 +27,6 @@ import os
 import pstats
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from bench import ROOT, log, ratio
+from bench import log, ratio, run_child
 
 NAME = "throughput"
 TITLE = "Parse + write throughput (ingest_bodies)"
@@ -171,17 +170,7 @@ def write_bodies(path: Path, n_posts: int, seed: int, profile_posts: int) -> dic
 
 
 def _child(*args: str) -> dict[str, Any]:
-    """Run `python -m bench.throughput ARGS` in a fresh process; it prints one JSON line."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.throughput", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"bench.throughput {args[0]} failed with exit {proc.returncode}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child("bench.throughput", *args)
 
 
 # -- measurement (child side) ----------------------------------------------------------------
