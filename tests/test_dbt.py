@@ -25,10 +25,12 @@ from polit.transform import run_dbt, transform
 from polit.transform.profiles import profile
 from polit.warehouse import load_lake
 from polit.warehouse.duck import DuckWarehouse
+from tests.conftest import ROOT
 from tests.replay_helpers import recording_truth, trimmed_recording
 from tests.test_warehouse import replayed_lake
 
 MODELS = ("posts", "threads")
+INSIGHTS = tuple(sorted(p.stem for p in (ROOT / "dbt" / "models" / "insights").glob("*.sql")))
 
 
 def load(lake: Path, warehouse: Path, files: dict[str, slice] | None = None) -> int:
@@ -281,13 +283,18 @@ def bigquery_compile(bq_work) -> Iterator[Any]:
     yield compile_
 
 
-DUCKDB_ONLY = re.compile(r"printf\(|to_timestamp\(|::|\"no\"|\binterval '|exclude \(", re.I)
+DUCKDB_ONLY = re.compile(
+    r"printf\(|to_timestamp\(|::|\"no\"|\binterval '|exclude \(|lambda |list_transform\("
+    r"|isodow\(|\bepoch\(|date_trunc\(|\blen\(|, 'g'\)|_values\(",
+    re.I,
+)
 
 
 @pytest.mark.parametrize("existing", [(), MODELS], ids=["first-run", "incremental"])
 def test_bigquery_models_compile_to_bigquery_sql(bigquery_compile, existing):
     compiled, queries = bigquery_compile(existing)
-    assert set(compiled) == {"stg_chan__posts", "stg_chan__threads", *MODELS}
+    assert set(compiled) == {"stg_chan__posts", "stg_chan__threads", *MODELS, *INSIGHTS}
+    assert len(INSIGHTS) >= 16
     for name, sql in compiled.items():
         sqlglot.parse_one(sql, read="bigquery")  # raises on a syntax error
         assert not DUCKDB_ONLY.search(sql), f"{name}: DuckDB SQL in the BigQuery build"

@@ -49,7 +49,12 @@ def profile(warehouse_url: str, env: Mapping[str, str] | None = None) -> dict[st
             "threads": 1,  # one writer per DuckDB file
             # DuckDB takes 80% of RAM by default; a limit makes big builds spill to disk, to
             # `<warehouse>.tmp` (DuckDB's default; setting it again fails once it is in use)
-            "settings": {"memory_limit": env.get("POLIT_DUCKDB_MEMORY_LIMIT") or "4GB"},
+            # UTC: the marts bucket timestamps by hour and day, which DuckDB does in the
+            # session's time zone (the machine's by default)
+            "settings": {
+                "memory_limit": env.get("POLIT_DUCKDB_MEMORY_LIMIT") or "4GB",
+                "TimeZone": "UTC",
+            },
         }
     return {PROFILE: {"target": target.kind, "outputs": {target.kind: output}}}
 
