@@ -1,6 +1,7 @@
 """Smoke test of `make bench`: the quick run must produce every section with real figures,
 so the benchmark cannot silently rot. (The figures themselves are not asserted: speed is
-measured by `make bench`, not tested.)"""
+measured by `make bench`, not tested.) The coverage section's counts are checked against an
+independent count from a small recording."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench.coverage import compare
+
+from polit.replay.simulate import simulate
+from tests.replay_helpers import recording_truth
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +35,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
     assert results["command"] == "make bench"
     assert results["machine"]["nproc"] >= 1
     sections = results["sections"]
-    assert set(sections) == {"crawl_vs_seed", "throughput", "merge_cost"}
+    assert set(sections) == {"crawl_vs_seed", "throughput", "merge_cost", "coverage"}
 
     crawl = sections["crawl_vs_seed"]
     for scenario in crawl["scenarios"].values():
@@ -62,13 +67,105 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
         assert s["incremental"]["posts_after"] == s["base_posts"] + s["new_batch"]["posts"]
     assert isinstance(merge["target"]["met"], bool)
 
+    cov = sections["coverage"]["runs"]
+    assert cov["watch"]["posts"] >= cov["hourly"]["posts"] > 0
+    assert all(0 <= r["share"] <= 1 and r["requests"] > 0 for r in cov.values())
+
     md = (tmp_path / "results.md").read_text()
     assert "make bench" in md
     for heading in (
         "## Crawl cost per cycle",
         "## Parse + write throughput",
         "## Incremental merge cost",
+        "## Coverage",
     ):
         assert heading in md
     assert "| workers | run | posts/s |" in md
     assert "| # | snapshot (UTC) |" in md
+
+
+def _served(recording: Path, snapshots: list[int], archives: bool) -> set[int]:
+    """Posts in the live bodies of these snapshots, plus (with `archives`) in the body of
+    every thread archived during the replay: straight from the recording's files."""
+    meta = json.loads((recording / "recording.json").read_text())
+    dirs = [recording / s["dir"] for s in meta["snapshots"]]
+    paths = []
+    for i in snapshots:
+        pages = json.loads((dirs[i] / "threads.json").read_text())
+        paths += [dirs[i] / "thread" / f"{t['no']}.json" for p in pages for t in p["threads"]]
+    if archives:
+        baseline = set(json.loads((dirs[0] / "archive.json").read_text()))
+        paths += [p for d in dirs for p in (d / "archive").glob("*.json")
+                  if int(p.stem) not in baseline]  # fmt: skip
+    return {post["no"] for p in paths for post in json.loads(p.read_text())["posts"]}
+
+
+def _deleted(recording: Path) -> set[int]:
+    """Posts missing from the last complete copy of their thread (a copy holding fewer posts
+    than the OP's `replies` + 1 hides a few that come back), straight from the files."""
+    meta = json.loads((recording / "recording.json").read_text())
+    dirs = [recording / s["dir"] for s in meta["snapshots"]]
+    baseline = set(json.loads((dirs[0] / "archive.json").read_text()))
+    copies: dict[int, list[list[dict]]] = {}  # thread -> its copies, in order
+    for d in dirs:
+        listed = [
+            t["no"] for p in json.loads((d / "threads.json").read_text()) for t in p["threads"]
+        ]
+        for no in listed:
+            copies.setdefault(no, []).append(
+                json.loads((d / "thread" / f"{no}.json").read_text())["posts"]
+            )
+        for f in sorted((d / "archive").glob("*.json")):
+            if int(f.stem) not in baseline:
+                copies.setdefault(int(f.stem), []).append(json.loads(f.read_text())["posts"])
+    out: set[int] = set()
+    for bodies in copies.values():
+        complete = [b for b in bodies if len(b) == b[0]["replies"] + 1]
+        if complete:
+            ever = {p["no"] for b in bodies for p in b}
+            out |= ever - {p["no"] for p in complete[-1]}
+    return out
+
+
+@pytest.mark.timeout(300)
+def test_coverage_compares_watch_and_hourly_with_the_recording(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    simulate(rec, hours=1, seed=2, posts_per_hour=3000, cadence_minutes=10)  # 7 snapshots
+    every = 6  # hourly: snapshots 0 and 6
+    res = compare(rec, tmp_path / "work", every=every)
+
+    truth = recording_truth(rec)  # the crawl tests' own count, not the bench's
+    posts, deleted = set(truth.post_thread), _deleted(rec)
+    assert res["truth"]["posts"] == len(posts) and res["truth"]["deleted_posts"] == len(deleted)
+    assert deleted, "the simulation deletes posts"
+    # This seed ends on a glitch: a post hidden in the last copy is not counted as deleted.
+    assert deleted < truth.deleted
+    runs = res["runs"]
+    for r in runs.values():
+        assert 0 <= r["share"] <= 1 and 0 <= r["deleted_posts_share"] <= 1
+        assert r["outside_truth"] == 0 and r["not_in_watch"] == 0 and r["errors"] == 0
+        assert r["posts"] + r["missed"] == len(posts)
+        assert r["requests"] > 0
+    watch, hourly, bare = runs["watch"], runs["hourly"], runs["hourly_no_archive"]
+    assert watch["crawls"] == 7 and hourly["crawls"] == bare["crawls"] == 2
+    # Every snapshot: everything, every later deletion seen and recorded.
+    assert watch["posts"] == len(posts) and watch["share"] == 1
+    assert watch["deleted_posts"] == watch["deletions_recorded"] == len(deleted)
+    # Hourly: what was on the board at its crawls, plus the final copy of every thread
+    # archived in between; without the archive only the former.
+    crawled = [0, 6]
+    with_archive = _served(rec, crawled, archives=True)
+    live_only = _served(rec, crawled, archives=False)
+    for r, expected in ((hourly, with_archive), (bare, live_only)):
+        assert r["posts"] == len(expected)
+        assert r["only_watch"] == len(posts - expected)
+        assert r["deleted_posts"] == len(expected & deleted)
+        assert (
+            r["only_watch_deleted_posts"]
+            + r["only_watch_deleted_thread_posts"]
+            + r["only_watch_other"]
+            == r["only_watch"]
+        )
+    assert watch["posts"] >= hourly["posts"] >= bare["posts"]
+    assert hourly["only_watch"] > 0 and hourly["only_watch_other"] == 0
+    assert hourly["deleted_posts"] < watch["deleted_posts"]
