@@ -43,8 +43,11 @@ def run_demo(
         totals = {"requests": 0, "new_posts": 0, "deleted_posts": 0, "archived_threads": 0}
         with ChanClient(settings) as client, Progress(console=console, transient=True) as bar:
             task = bar.add_task("crawling", total=snapshots)
+            # the board's clock, not the wall clock: deletions and archivings are dated
+            # when the replayed board had them, in the same hours as the posts
+            board_time = lambda: server.recording.at(server.index())  # noqa: E731
             for i in range(snapshots):
-                for report in crawl_once(client, lake, settings.boards):
+                for report in crawl_once(client, lake, settings.boards, clock=board_time):
                     for key in totals:
                         totals[key] += getattr(report, key)
                 bar.advance(task)
@@ -69,7 +72,9 @@ def run_demo(
     finally:
         warehouse.close()
     console.print(f"    {loaded.summary()}")
-    built = transform(str(warehouse_path), quiet=True)
+    # a short board: trending compares its last hour with the four before
+    trend = {"trend_recent_hours": 1, "trend_baseline_hours": 4}
+    built = transform(str(warehouse_path), quiet=True, dbt_vars=trend)
     console.print(f"    {built.summary()}")
     for line in headline_counts(warehouse_path):
         console.print(f"    {line}")

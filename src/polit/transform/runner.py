@@ -7,6 +7,7 @@ The dbt project is `dbt/` at the repository root, or `POLIT_DBT_PROJECT`.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -126,15 +127,18 @@ def transform(
     select: str | None = None,
     workdir: Path | None = None,
     quiet: bool = False,
+    dbt_vars: dict[str, Any] | None = None,
 ) -> TransformReport:
     """`dbt build`: models, their tests and unit tests; `full_refresh` rebuilds the
-    incremental models from all raw rows."""
+    incremental models from all raw rows. `dbt_vars` override dbt_project.yml's vars."""
     started = time.monotonic()
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
     if select:
         args += ["--select", select]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
     result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet)
     report = TransformReport("build")
     for r in getattr(result.result, "results", []):
