@@ -119,19 +119,24 @@
 
 
 {#
-    A lateral join over an array column: `from t cross join {{ unnest_as('t.xs', 'x') }}`
-    gives one row per element, named `x`. Rows with an empty or null array drop out.
+    One row per element of an array column, as a subquery: `from {{ explode(ref('posts'),
+    'quotes', 'quoted_post_id', ['board', 'post_id']) }} as quoting` gives the columns and
+    `quoted_post_id`. Rows with an empty or null array drop out. On DuckDB the unnest is in
+    the select list: a lateral join with a filter above it runs ten times slower there.
 #}
-{% macro unnest_as(array, alias) -%}
-    {{ return(adapter.dispatch('unnest_as', 'polit')(array, alias)) }}
+{% macro explode(relation, array, alias, columns) -%}
+    {{ return(adapter.dispatch('explode', 'polit')(relation, array, alias, columns)) }}
 {%- endmacro %}
 
-{% macro duckdb__unnest_as(array, alias) -%}
-    unnest({{ array }}) as {{ alias }}_values({{ alias }})
+{% macro duckdb__explode(relation, array, alias, columns) -%}
+    (select {{ columns | join(', ') }}, unnest({{ array }}) as {{ alias }} from {{ relation }})
 {%- endmacro %}
 
-{% macro bigquery__unnest_as(array, alias) -%}
-    unnest({{ array }}) as {{ alias }}
+{% macro bigquery__explode(relation, array, alias, columns) -%}
+    (
+        select {{ columns | join(', ') }}, {{ alias }}
+        from {{ relation }} cross join unnest({{ array }}) as {{ alias }}
+    )
 {%- endmacro %}
 
 

@@ -22,23 +22,17 @@ stopwords as (
 
 words as (
 
-    select tokens.board, tokens.post_id, tokens.hour, 'word' as term_kind, token as term
-    from tokens
-    cross join {{ unnest_as('tokens.words', 'token') }}
+    select board, post_id, hour, 'word' as term_kind, token as term
+    from {{ explode('tokens', 'words', 'token', ['board', 'post_id', 'hour']) }} as words
     where length(token) >= 2 and token not in (select word from stopwords)
 
 ),
 
 bigrams as (
 
-    select
-        tokens.board,
-        tokens.post_id,
-        tokens.hour,
-        'bigram' as term_kind,
-        concat(pair.w1, ' ', pair.w2) as term
-    from tokens
-    cross join {{ unnest_as(word_pairs('tokens.words'), 'pair') }}
+    select board, post_id, hour, 'bigram' as term_kind, concat(pair.w1, ' ', pair.w2) as term
+    from {{ explode('tokens', word_pairs('words'), 'pair', ['board', 'post_id', 'hour']) }}
+        as pairs
     where pair.w1 not in (select word from stopwords)
         and pair.w2 not in (select word from stopwords)
 

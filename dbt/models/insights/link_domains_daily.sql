@@ -5,13 +5,13 @@ with
 links as (
 
     select
-        posts.board,
-        posts.post_id,
-        {{ day_of('posts.post_datetime') }} as day,
+        board,
+        post_id,
+        {{ day_of('post_datetime') }} as day,
         {{ regex_group('lower(link)', '^[a-z][a-z0-9+.-]*://(?:www\\.)?([a-z0-9.-]+)') }} as domain
-    from {{ ref('posts') }} as posts
-    cross join {{ unnest_as('posts.links', 'link') }}
-    where posts.post_datetime is not null
+    from {{ explode(ref('posts'), 'links', 'link', ['board', 'post_id', 'post_datetime']) }}
+        as links
+    where post_datetime is not null
 
 )
 

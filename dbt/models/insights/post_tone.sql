@@ -16,14 +16,13 @@ tokens as (
 valences as (
 
     select
-        tokens.board,
-        tokens.post_id,
+        exploded.board,
+        exploded.post_id,
         sum(lexicon.valence) as valence
-    from tokens
-    cross join {{ unnest_as('tokens.words', 'token') }}
+    from {{ explode('tokens', 'words', 'token', ['board', 'post_id']) }} as exploded
     inner join {{ ref('vader_lexicon') }} as lexicon
-        on lexicon.word = token
-    group by tokens.board, tokens.post_id
+        on lexicon.word = exploded.token
+    group by exploded.board, exploded.post_id
 
 )
 

@@ -8,14 +8,9 @@ with
 
 quoting as (
 
-    select
-        posts.board,
-        posts.post_id,
-        posts.thread_id,
-        posts.post_datetime as posted_at,
-        quoted_post_id
-    from {{ ref('posts') }} as posts
-    cross join {{ unnest_as('posts.quotes', 'quoted_post_id') }}
+    select board, post_id, thread_id, post_datetime as posted_at, quoted_post_id
+    from {{ explode(ref('posts'), 'quotes', 'quoted_post_id',
+                    ['board', 'post_id', 'thread_id', 'post_datetime']) }} as quotes
 
 )
 
