@@ -226,7 +226,7 @@ def test_bigquery_load_job_config():
     assert cfg.source_format == bigquery.SourceFormat.PARQUET == "PARQUET"
     assert cfg.write_disposition == bigquery.WriteDisposition.WRITE_APPEND
     assert cfg.create_disposition == bigquery.CreateDisposition.CREATE_IF_NEEDED
-    assert cfg.schema_update_options == []
+    assert cfg.schema_update_options == [bigquery.SchemaUpdateOption.ALLOW_FIELD_ADDITION]
     assert cfg.parquet_options.enable_list_inference is True
     assert cfg.time_partitioning.field == "observed_at" and cfg.time_partitioning.type_ == "DAY"
     api = cfg.to_api_repr()["load"]

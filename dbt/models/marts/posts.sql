@@ -36,6 +36,7 @@
     'file_extension', 'file_md5', 'capcode', 'country', 'country_name', 'flag', 'flag_name',
     'troll_country', 'url',
     'file_size', 'width', 'height', 'quotes', 'links',
+    'toxicity', 'severe_toxicity', 'inflammatory', 'profanity', 'insult', 'obscene', 'spam',
     'is_op', 'has_file', 'is_file_deleted', 'is_spoiler',
     'post_datetime',
 ] %}
@@ -196,6 +197,13 @@ final as (
         latest_version.height,
         latest_version.quotes,
         latest_version.links,
+        latest_version.toxicity,
+        latest_version.severe_toxicity,
+        latest_version.inflammatory,
+        latest_version.profanity,
+        latest_version.insult,
+        latest_version.obscene,
+        latest_version.spam,
 
         ---------- booleans
         latest_version.is_op,

@@ -42,6 +42,14 @@ renamed as (
         h as height,
         quotes,
         urls as links,
+        -- Perspective API scores of imported datasets (polit import ndjson); null otherwise
+        toxicity,
+        severe_toxicity,
+        inflammatory,
+        profanity,
+        insult,
+        obscene,
+        spam,
 
         ---------- booleans
         ({{ adapter.quote('no') }} = thread_no or coalesce(resto = 0, false)) as is_op,

@@ -19,21 +19,23 @@ from typing import Any
 import orjson
 
 from polit.chan.html import parse_com
-from polit.lake.schema import API_INT_FIELDS, API_STR_FIELDS
+from polit.lake.schema import API_INT_FIELDS, API_STR_FIELDS, SCORE_FIELDS
 
 log = logging.getLogger("polit.chan")
 
 HUGE_COMMENT = 100_000
+THREAD_KEYS = "thread"  # the OP's extra key for a body's keys beside "posts"
 KINDS: dict[str, type] = {
     **dict.fromkeys(API_INT_FIELDS, int),
     **dict.fromkeys(API_STR_FIELDS, str),
 }
 KNOWN = frozenset(("no", *KINDS))
+SCORE_COLUMNS = frozenset(SCORE_FIELDS.values())
 # Columns polit adds to a post row (never taken from the API: an API field with one of
 # these names lands in `extra`).
 ADDED = frozenset(
     {"text", "quotes", "urls", "extra", "version", "board", "thread_no", "observed_at",
-     "run_id", "deleted_at"}
+     "run_id", "deleted_at", *SCORE_COLUMNS}
 )  # fmt: skip
 # OP counters change with every reply; they describe the thread (raw/threads), not a new
 # version of the post, so they stay out of the version hash.
@@ -68,10 +70,15 @@ def parse_thread(data: Any, thread_no: int) -> ThreadBody:
     if not isinstance(data, dict) or not isinstance(data.get("posts"), list):
         out.problems.append("body is not an object with a 'posts' list")
         return out
-    if not data["posts"]:
+    posts = data["posts"]
+    if not posts:
         out.problems.append("empty 'posts' list")
         return out
-    for i, raw in enumerate(data["posts"]):
+    if len(data) > 1 and isinstance(posts[0], dict):
+        # Keys beside "posts" (datasets add some, the API none) are kept on the OP, in extra.
+        thread_keys = {k: v for k, v in data.items() if k != "posts"}
+        posts = [{**posts[0], THREAD_KEYS: thread_keys}, *posts[1:]]
+    for i, raw in enumerate(posts):
         post, notes = normalize_post(raw)
         if post is None:
             out.problems.append(f"post #{i} rejected: {'; '.join(notes)}")
@@ -130,8 +137,15 @@ def _fast(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     unknown = raw.keys() - KNOWN
     extra = None
     if unknown:
-        extra = _dumps({k: raw[k] for k in sorted(unknown)})
-        notes.extend(f"unknown field {k!r} kept in extra" for k in sorted(unknown))
+        fields = {k: raw[k] for k in sorted(unknown)}
+        for k in unknown & SCORE_COLUMNS:  # polit's column names: the post's own value is extra
+            del raw[k]
+        if "perspectives" in fields:
+            rest = _lift_scores(raw, fields.pop("perspectives"))
+            if rest is not None:
+                fields["perspectives"] = rest
+        extra = _dumps(fields) if fields else None
+        notes.extend(f"unknown field {k!r} kept in extra" for k in fields)
     com = raw.get("com")
     if com is not None and len(com) > HUGE_COMMENT:
         notes.append(f"comment of {len(com):,} characters (4chan allows 2,000), kept as is")
@@ -171,6 +185,10 @@ def _strict(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
             elif value is not None:
                 extra[key] = value
                 notes.append(f"field {key!r} has a wrong type ({_short(value)}), kept in extra")
+        elif key == "perspectives":
+            rest = _lift_scores(row, value)
+            if rest is not None:
+                extra[key] = rest
         elif key != "no":
             extra[key] = value
             notes.append(f"unknown field {key!r} kept in extra")
@@ -184,6 +202,26 @@ def _strict(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
     row["extra"] = _dumps(extra) if extra else None
     row["version"] = version_of(raw)
     return row, notes
+
+
+def _lift_scores(row: dict[str, Any], perspectives: Any) -> Any:
+    """Set the score columns of `row` from a `perspectives` object (see SCORE_FIELDS) and
+    return what is left of it for `extra`: other attributes, non-numeric values, or None.
+
+    >>> row = {}
+    >>> _lift_scores(row, {"TOXICITY": 0.5, "FLIRTATION": 0.1}), row
+    ({'FLIRTATION': 0.1}, {'toxicity': 0.5})
+    """
+    if type(perspectives) is not dict:
+        return perspectives
+    rest = {}
+    for name, score in perspectives.items():
+        column = SCORE_FIELDS.get(name)
+        if column is not None and type(score) in (float, int):
+            row[column] = float(score)
+        else:
+            rest[name] = score
+    return rest or None
 
 
 def version_of(raw: dict[str, Any]) -> str:

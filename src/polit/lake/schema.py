@@ -24,6 +24,15 @@ API_STR_FIELDS = (
 )  # fmt: skip
 API_FIELDS = frozenset(("no", *API_INT_FIELDS, *API_STR_FIELDS))
 
+# Perspective API scores in [0, 1], as imported datasets carry them in a post's
+# `perspectives` object (Papasavva et al., ICWSM 2020: these seven): attribute -> column.
+# Other attributes of that object stay in `extra`. The API itself never sends them.
+SCORE_FIELDS = {
+    "TOXICITY": "toxicity", "SEVERE_TOXICITY": "severe_toxicity",
+    "INFLAMMATORY": "inflammatory", "PROFANITY": "profanity", "INSULT": "insult",
+    "OBSCENE": "obscene", "SPAM": "spam",
+}  # fmt: skip
+
 POSTS = pa.schema(
     [
         pa.field("board", pa.string(), nullable=False),
@@ -39,6 +48,8 @@ POSTS = pa.schema(
         *[pa.field(n, pa.int64()) for n in API_INT_FIELDS],
         *[pa.field(n, pa.string()) for n in API_STR_FIELDS],
         pa.field("extra", pa.string()),
+        # Added later, so last and nullable: files written before them read as nulls.
+        *[pa.field(c, pa.float64()) for c in SCORE_FIELDS.values()],
     ]
 )
 

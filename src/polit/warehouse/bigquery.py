@@ -55,7 +55,9 @@ def load_job_config(table: str) -> bigquery.LoadJobConfig:
         source_format=bigquery.SourceFormat.PARQUET,
         write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
         create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
-        schema_update_options=[],  # a lake schema change is a code change, not a surprise
+        # The lake schema only ever gains nullable columns (polit.lake.schema): a file with a
+        # new column may add it to the table; older files leave it null.
+        schema_update_options=[bigquery.SchemaUpdateOption.ALLOW_FIELD_ADDITION],
         parquet_options=parquet,
         time_partitioning=bigquery.TimePartitioning(
             type_=bigquery.TimePartitioningType.DAY, field="observed_at"

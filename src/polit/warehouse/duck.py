@@ -34,6 +34,8 @@ def duck_type(t: pa.DataType) -> str:
         return "VARCHAR"
     if pa.types.is_int64(t):
         return "BIGINT"
+    if pa.types.is_float64(t):
+        return "DOUBLE"
     if pa.types.is_timestamp(t) and t.tz:
         return "TIMESTAMPTZ"
     if pa.types.is_list(t):
