@@ -1,4 +1,5 @@
-# polit: one image for `polit run` (the hourly Cloud Run job) and `polit watch`.
+# polit: one image for `polit run` (the hourly Cloud Run job), `polit watch`, the dashboard
+# and the Mage UI (/opt/mage-venv/bin/mage start /app/mage: see docker-compose.yml).
 # Build: docker build -t polit .   Run: docker run --rm -v polit-data:/data polit run
 FROM python:3.11.7-slim-bookworm AS build
 WORKDIR /src
@@ -8,22 +9,36 @@ COPY src ./src
 RUN uv venv --python /usr/local/bin/python3.11 /opt/polit \
     && VIRTUAL_ENV=/opt/polit uv pip install --no-cache .
 
+# Mage pins versions dbt cannot share (click<8.2, pandas<3), so it gets its own virtualenv;
+# its blocks run polit's executable (POLIT_BIN) and never import polit.
+FROM python:3.11.7-slim-bookworm AS mage
+RUN pip install --no-cache-dir uv==0.13.9
+COPY mage/requirements.txt /tmp/mage-requirements.txt
+RUN uv venv --python /usr/local/bin/python3.11 /opt/mage-venv \
+    && VIRTUAL_ENV=/opt/mage-venv uv pip install --no-cache -r /tmp/mage-requirements.txt
+
 FROM python:3.11.7-slim-bookworm
 RUN useradd --create-home --uid 10001 polit \
     && mkdir -p /data \
     && chown polit:polit /data
 COPY --from=build /opt/polit /opt/polit
-# dbt writes target/ and logs/ inside the project, so the project belongs to the user
+COPY --from=mage /opt/mage-venv /opt/mage-venv
+# dbt writes target/ and logs/ inside the project, and the Mage UI edits its project, so
+# both belong to the user
 COPY --chown=polit:polit dbt /app/dbt
+COPY --chown=polit:polit mage /app/mage
 ENV PATH=/opt/polit/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     POLIT_DBT_PROJECT=/app/dbt \
     POLIT_LAKE=/data/lake \
-    POLIT_WAREHOUSE=/data/warehouse.duckdb
+    POLIT_WAREHOUSE=/data/warehouse.duckdb \
+    POLIT_BIN=/opt/polit/bin/polit \
+    MAGE_DATA_DIR=/data/mage
 WORKDIR /app
 USER 10001
 VOLUME ["/data"]
-# Meaningful for `watch`: its heartbeat must be younger than 15 minutes.
+# Meaningful for `watch`: its heartbeat must be younger than 15 minutes (docker-compose.yml
+# gives the dashboard and Mage services their own checks).
 HEALTHCHECK --interval=5m --timeout=30s --start-period=10m \
     CMD ["polit", "status", "--max-age", "900"]
 ENTRYPOINT ["polit"]
