@@ -23,12 +23,23 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench import BENCH_DIR, ROOT, coverage, crawl_vs_seed, loadavg, log, merge_cost, throughput
+from bench import (
+    BENCH_DIR,
+    ROOT,
+    coverage,
+    crawl_vs_seed,
+    dashboard,
+    loadavg,
+    log,
+    merge_cost,
+    throughput,
+)
 
 SECTIONS: dict[str, ModuleType] = {
     crawl_vs_seed.NAME: crawl_vs_seed,
     throughput.NAME: throughput,
     merge_cost.NAME: merge_cost,
+    dashboard.NAME: dashboard,
     coverage.NAME: coverage,
 }
 COMMAND = "make bench"

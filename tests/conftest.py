@@ -24,3 +24,12 @@ def recording() -> Path:
 @pytest.fixture(scope="session")
 def samples() -> Path:
     return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def insights_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB warehouse with the insight marts (a synthetic /pol/ and a hostile /int/,
+    crawled, loaded and transformed; tests/insights_data.py), built once per session."""
+    from tests.insights_data import build_warehouse
+
+    return build_warehouse(tmp_path_factory.mktemp("insights"))

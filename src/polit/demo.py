@@ -79,6 +79,28 @@ def run_demo(
     for line in headline_counts(warehouse_path):
         console.print(f"    {line}")
     console.print(f'    query it with: duckdb {warehouse_path} "select * from main.posts limit 5"')
+    report_path = write_demo_report(warehouse_path, workdir / "report.html")
+    console.print(f"[bold]report[/] {report_path}: one HTML file, open it in any browser")
+    console.print(
+        f"[bold]dashboard[/] polit dashboard --warehouse {warehouse_path}  "
+        "(then http://127.0.0.1:8501)"
+    )
+
+
+def write_demo_report(warehouse_path: Path, out: Path) -> Path:
+    """`polit report` of the demo board (its last 7 days, like `polit report`)."""
+    from polit.insights import marts
+    from polit.insights.report import write_report
+    from polit.insights.sources import open_source
+
+    source = open_source(str(warehouse_path))
+    try:
+        board = marts.boards(source)[0]
+        data = marts.load_insights(source, board.last(7))
+    finally:
+        source.close()
+    write_report(data, out, str(warehouse_path))
+    return out
 
 
 def headline_counts(warehouse_path: Path) -> list[str]:

@@ -1,0 +1,138 @@
+"""`polit dashboard` and `polit report`: the insight marts for people, registered on the main
+app by the import at the end of cli.py."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from polit.cli import _fail, _settings, app, err, out
+from polit.cli_warehouse import WarehouseUrl
+
+if TYPE_CHECKING:  # pandas and friends load only when a command runs
+    from polit.insights.marts import Board
+    from polit.insights.sources import Source
+
+
+def _open_checked(url: str) -> Source:
+    """The marts' source, or one red line: no warehouse, or marts not built."""
+    from polit.insights.marts import check_marts
+    from polit.insights.sources import InsightsError, open_source
+
+    try:
+        source = open_source(url)
+    except InsightsError as exc:
+        _fail(str(exc))
+        raise
+    try:
+        check_marts(source)
+    except InsightsError as exc:
+        source.close()
+        _fail(str(exc))
+    return source
+
+
+@app.command()
+def dashboard(
+    warehouse: WarehouseUrl = None,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 shares it with your network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8501,
+) -> None:
+    """Serve the insights dashboard (Streamlit) at http://HOST:PORT until Ctrl-C.
+
+    One tile per insight mart (activity, hour of week, flags, terms, threads, replies,
+    links, images, moderation, tone), by board and days. It reads the marts only, so run
+    `polit transform` first. Example: polit dashboard --warehouse ./data/warehouse.duckdb
+    """
+    from polit.insights.dashboard import serve
+
+    s = _settings(warehouse=warehouse)
+    _open_checked(s.warehouse).close()
+    err.print(f"dashboard of {s.warehouse} at http://{host}:{port} (Ctrl-C stops it)")
+    serve(s.warehouse, host=host, port=port)
+
+
+@app.command()
+def report(
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path(
+        "report.html"
+    ),
+    warehouse: WarehouseUrl = None,
+    board: Annotated[
+        str | None, typer.Option("--board", "-b", help="Board (default: the first configured).")
+    ] = None,
+    days: Annotated[
+        int, typer.Option(help="The last N days with posts; 0 = all of them.", min=0)
+    ] = 7,
+    first_day: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UTC); instead of --days.")
+    ] = None,
+    last_day: Annotated[
+        str | None,
+        typer.Option("--to", help="Last day, YYYY-MM-DD (UTC), included; instead of --days."),
+    ] = None,
+) -> None:
+    """Write the dashboard's tiles as ONE self-contained HTML file, to share without a server.
+
+    Charts are inline SVG images, tables are escaped text; no JavaScript and nothing
+    loaded from anywhere. Example: polit report --out report.html --board pol --days 7
+    """
+    from polit.insights import marts
+    from polit.insights.report import write_report
+    from polit.insights.sources import InsightsError
+
+    s = _settings(warehouse=warehouse)
+    t0 = time.perf_counter()
+    source = _open_checked(s.warehouse)
+    try:
+        found = marts.boards(source)
+        chosen = _board(found, board, s.boards)
+        filters = chosen.last(days or None)
+        if first_day or last_day:
+            first = _day(first_day, chosen.first_day)
+            last = _day(last_day, chosen.last_day)
+            filters = marts.Filters(chosen.name, min(first, last), max(first, last))
+        err.print(
+            f"reading the marts of /{filters.board}/ from {filters.first_day} to "
+            f"{filters.last_day} in {s.warehouse}"
+        )
+        data = marts.load_insights(source, filters)
+    except InsightsError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        source.close()
+    err.print("rendering the charts (vl-convert)")
+    with err.status("rendering …") as status:
+        size = write_report(data, out_path, s.warehouse, progress=status.update)
+    out.print(
+        f"wrote {out_path} ({size / 1024:,.0f} KB) in {time.perf_counter() - t0:.1f}s; "
+        "open it in any browser"
+    )
+
+
+def _board(found: list[Board], wanted: str | None, configured: tuple[str, ...]) -> Board:
+    by_name = {b.name: b for b in found}
+    if not found:
+        _fail("the marts are empty: crawl, then run `polit load` and `polit transform`")
+    if wanted is not None:
+        if wanted.strip("/") not in by_name:
+            _fail(f"no /{wanted.strip('/')}/ in the marts; boards: {', '.join(by_name)}")
+        return by_name[wanted.strip("/")]
+    return next((by_name[b] for b in configured if b in by_name), found[0])
+
+
+def _day(text: str | None, default: date) -> date:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{text!r} is not a day (YYYY-MM-DD)")
+        raise

@@ -1,0 +1,159 @@
+"""`polit report`: the dashboard's tiles as ONE self-contained HTML file, to share without a
+server.
+
+No JavaScript and no external resources: each chart is rendered to SVG by vl-convert and
+embedded as a `data:` image (an SVG in an <img> never runs scripts or loads anything),
+tables are HTML with every cell escaped, and a Content-Security-Policy allows nothing
+but inline styles and `data:` images, so even a mistake here could not run code.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+from polit.insights.marts import Insights
+from polit.insights.tiles import TILES, Tile, headline
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+CHART_WIDTH = 420
+STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0 auto; max-width: 1400px;
+       padding: 1em 2em; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { margin: 0 0 0.2em; font-size: 1.2em; }
+.meta, .caption { color: #666; }
+.headline { display: flex; gap: 2em; margin: 1em 0; }
+.headline div { font-size: 1.5em; }
+.headline span { display: block; color: #666; font-size: 0.6em; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(640px, 1fr)); gap: 1em; }
+.tile { border: 1px solid #ddd; border-radius: 8px; padding: 1em; overflow: hidden; }
+.charts { display: flex; flex-wrap: wrap; gap: 0.5em; }
+.empty { color: #999; font-style: italic; }
+.table { overflow-x: auto; }
+table { border-collapse: collapse; font-size: 12px; margin-top: 0.5em; width: 100%; }
+th, td { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: left; vertical-align: top; }
+td { max-width: 32em; overflow-wrap: break-word; white-space: pre-wrap; }
+td.n { white-space: nowrap; text-align: right; }
+footer { color: #999; margin: 2em 0 1em; font-size: 12px; }
+"""
+
+
+def chart_svg(chart: alt.Chart, width: int = CHART_WIDTH) -> str:
+    """A chart as SVG text (vl-convert: Vega in an embedded JS engine; no browser, no network)."""
+    import vl_convert
+
+    fitted = alt.AutoSizeParams(type="fit", contains="padding")  # like in the dashboard
+    spec = chart.properties(width=width, autosize=fitted).to_dict()
+    return str(vl_convert.vegalite_to_svg(spec))
+
+
+def svg_image(svg: str, alt_text: str) -> str:
+    data = base64.b64encode(svg.encode()).decode()
+    return f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(alt_text)}">'
+
+
+def table_html(df: pd.DataFrame) -> str:
+    """Every header and cell escaped: text from posts stays text."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    # numbers and times never wrap
+    kinds = [
+        ' class="n"' if pd.api.types.is_numeric_dtype(df[c]) or "(UTC)" in str(c) else ""
+        for c in df.columns
+    ]
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td{kind}>{html.escape(_cell(v))}</td>" for v, kind in zip(row, kinds, strict=True)
+        )
+        + "</tr>"
+        for row in df.itertuples(index=False)
+    )
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return f'<div class="table">{table}</div>'
+
+
+def _cell(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def tile_html(tile: Tile, data: Insights, progress: Callable[[str], None]) -> str:
+    parts = [
+        f'<section class="tile" id="tile-{tile.name}">',
+        f"<h2>{html.escape(tile.title)}</h2>",
+        f'<div class="caption">{html.escape(tile.caption)}</div>',
+        '<div class="charts">',
+    ]
+    for build in tile.charts:
+        chart = build(data)
+        if chart is None:
+            parts.append('<p class="empty">no data in these days</p>')
+            continue
+        progress(f"chart: {tile.title}")
+        parts.append(svg_image(chart_svg(chart), f"{tile.title} chart"))
+    parts.append("</div>")
+    for table in tile.tables:
+        df = table.build(data)
+        parts.append(f"<h3>{html.escape(table.title)}</h3>")
+        parts.append(table_html(df) if len(df) else '<p class="empty">none</p>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_report(
+    data: Insights, source_url: str, progress: Callable[[str], None] = lambda _: None
+) -> str:
+    """The whole HTML document."""
+    f = data.filters
+    numbers = "".join(
+        f"<div>{html.escape(value)}<span>{html.escape(label)}</span></div>"
+        for label, value in headline(data)
+    )
+    tiles = "\n".join(tile_html(tile, data, progress) for tile in TILES)
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    title = f"polit: /{f.board}/ {f.first_day} to {f.last_day}"
+    meta = f"{f.days} day(s), UTC, by {data.grain}; from {source_url}; generated {generated}"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<h1>{html.escape(title)}</h1>
+<div class="meta">{html.escape(meta)}</div>
+<div class="headline">{numbers}</div>
+<div class="tiles">
+{tiles}
+</div>
+<footer>Made by polit from the insight marts. Data from 4chan's public read-only API;
+not affiliated with 4chan. Post text is shown as posted, unreviewed.</footer>
+</body>
+</html>
+"""
+
+
+def write_report(
+    data: Insights,
+    out: Path,
+    source_url: str,
+    progress: Callable[[str], None] = lambda _: None,
+) -> int:
+    """Write the report to `out` (atomically); returns its size in bytes."""
+    text = render_report(data, source_url, progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return len(text.encode())
