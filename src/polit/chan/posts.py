@@ -261,7 +261,12 @@ def _clean_str(value: str, key: str, notes: list[str]) -> str:
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    """Compact JSON with sorted keys (the `extra` column). orjson, five times faster than
+    json; json only for what orjson refuses (lone surrogates, integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def _short(value: Any) -> str:
