@@ -171,3 +171,23 @@
 
 {% macro bigquery__build_order(columns) -%}
 {%- endmacro %}
+
+
+{#
+    A field the API sends HTML-escaped (`sub`, `name`, `filename`, flag names) as plain text:
+    4chan escapes exactly & < > " and ' (as &#039;), so undoing those five is exact. `&amp;`
+    goes last, so "&amp;lt;" becomes "&lt;" as typed. (`com` is parsed in Python instead.)
+#}
+{% macro html_text(column) -%}
+    replace(replace(replace(replace(replace({{ column }},
+        '&#039;', {{ adapter.dispatch('apostrophe', 'polit')() }}),
+        '&quot;', '"'), '&lt;', '<'), '&gt;', '>'), '&amp;', '&')
+{%- endmacro %}
+
+{% macro duckdb__apostrophe() -%}
+    chr(39)
+{%- endmacro %}
+
+{% macro bigquery__apostrophe() -%}
+    code_points_to_string([39])
+{%- endmacro %}

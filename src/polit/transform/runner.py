@@ -19,6 +19,7 @@ from typing import Any
 
 from polit.config import Settings
 from polit.transform.profiles import write_profiles
+from polit.warehouse.base import open_warehouse, parse_url
 
 FAILED = {"error", "fail", "runtime error"}
 
@@ -139,6 +140,10 @@ def transform(
         args += ["--select", select]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
+    if parse_url(warehouse_url).kind == "duckdb":
+        # opening creates the raw tables, and columns the lake gained since (an upgrade),
+        # which the staging models select even before a load brings such files
+        open_warehouse(warehouse_url).close()
     result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet)
     report = TransformReport("build")
     for r in getattr(result.result, "results", []):
