@@ -80,9 +80,10 @@ def test_build_runs_models_tests_and_unit_tests(built):
     statuses = built.report.statuses
     assert {s for s in statuses.values()} <= {"success", "pass"}
     kinds = {uid.split(".")[0] for uid in statuses}
-    assert kinds == {"model", "test", "unit_test"}
+    assert kinds == {"model", "seed", "test", "unit_test"}
     assert sum(uid.startswith("unit_test.") for uid in statuses) >= 2
-    assert {f"model.polit.{m}" for m in MODELS} <= set(statuses)
+    assert {f"model.polit.{m}" for m in (*MODELS, *INSIGHTS)} <= set(statuses)
+    assert {"seed.polit.vader_lexicon", "seed.polit.stopwords"} <= set(statuses)
 
 
 def test_posts_are_the_recordings_posts(built):
