@@ -140,9 +140,11 @@ def transform(
         args += ["--select", select]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
-    if parse_url(warehouse_url).kind == "duckdb":
-        # opening creates the raw tables, and columns the lake gained since (an upgrade),
-        # which the staging models select even before a load brings such files
+    target = parse_url(warehouse_url)
+    if target.kind == "duckdb" and Path(target.path).expanduser().exists():
+        # opening adds the columns the lake gained since the raw tables were made (an
+        # upgrade), which staging selects even before a load brings such files. A missing
+        # file is left missing: dbt then fails on the absent raw tables, as it should.
         open_warehouse(warehouse_url).close()
     result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet)
     report = TransformReport("build")
