@@ -32,6 +32,7 @@ from bench import (
     loadavg,
     log,
     merge_cost,
+    scale,
     throughput,
 )
 
@@ -41,6 +42,7 @@ SECTIONS: dict[str, ModuleType] = {
     merge_cost.NAME: merge_cost,
     dashboard.NAME: dashboard,
     coverage.NAME: coverage,
+    scale.NAME: scale,
 }
 COMMAND = "make bench"
 

@@ -35,7 +35,9 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
     assert results["command"] == "make bench"
     assert results["machine"]["nproc"] >= 1
     sections = results["sections"]
-    assert set(sections) == {"crawl_vs_seed", "throughput", "merge_cost", "dashboard", "coverage"}
+    assert set(sections) == {
+        "crawl_vs_seed", "throughput", "merge_cost", "dashboard", "coverage", "scale"
+    }  # fmt: skip
 
     crawl = sections["crawl_vs_seed"]
     for scenario in crawl["scenarios"].values():
@@ -71,6 +73,20 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
     assert cov["watch"]["posts"] >= cov["hourly"]["posts"] > 0
     assert all(0 <= r["share"] <= 1 and r["requests"] > 0 for r in cov.values())
 
+    scale = sections["scale"]
+    assert [r["size"] for r in scale["rows"]] == scale["config"]["sizes"]
+    for r in scale["rows"]:
+        assert r["failed"] is None
+        assert r["posts"] >= r["size"] and r["delta_posts"] > 0
+        assert r["incremental_posts_after"] == r["posts"] + r["delta_posts"]  # nothing lost
+        assert r["generate_posts_per_s"] > 0 and r["import_posts_per_s"] > 0
+        assert r["gz_bytes_per_post"] > 0 and r["lake_bytes_per_post"] > 0
+        assert r["load_s"] > 0 and r["full_build_s"] > 0 and r["incremental_build_s"] > 0
+        assert 0 < r["peak_memory_mb"] < 8 * 1024
+    assert all(isinstance(t["met"], bool) for t in scale["targets"].values())
+    assert scale["profiles"]["import"]["cumulative_s"]["posts.py:parse_thread"] > 0
+    assert scale["profiles"]["generator"]["stages_s"]["simulation"] > 0
+
     md = (tmp_path / "results.md").read_text()
     assert "make bench" in md
     for heading in (
@@ -78,6 +94,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
         "## Parse + write throughput",
         "## Incremental merge cost",
         "## Coverage",
+        "## Scale",
     ):
         assert heading in md
     assert "| workers | run | posts/s |" in md
