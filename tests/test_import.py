@@ -39,6 +39,7 @@ from polit.transform import transform
 from polit.warehouse import load_lake
 from polit.warehouse.duck import DuckWarehouse, raw_columns
 from tests.replay_helpers import write_recording
+from tests.test_dbt import query
 
 POSTS_N, SEED = 3_000, 11
 URL = "https://boards.4chan.org/pol/thread"
@@ -63,14 +64,6 @@ def load_and_build(lake: Path, warehouse: Path, work: Path) -> None:
     finally:
         wh.close()
     transform(str(warehouse), select=MODELS, workdir=work, quiet=True)
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def drop_score_columns(lake: Path) -> int:
