@@ -9,19 +9,14 @@ posted twice under a hostile name (so it is a repeated image)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
-from polit.chan.client import ChanClient
-from polit.config import Settings
-from polit.crawl.crawler import crawl_once
 from polit.lake.store import Lake
-from polit.replay.server import ReplayServer
 from polit.replay.simulate import simulate
 from polit.transform import transform
 from polit.warehouse import load_lake
 from polit.warehouse.duck import DuckWarehouse
-from tests.replay_helpers import post, write_recording
+from tests.replay_helpers import post, replay_crawl, write_recording
 
 HOSTILE_BOARD = "int"
 SCRIPT = "<script>window.__xss=1</script>"
@@ -70,30 +65,15 @@ def hostile_recording(out: Path) -> Path:
     return write_recording(out, snapshots, board=HOSTILE_BOARD)
 
 
-def crawl_replay(recording: Path, lake: Path) -> None:
-    """Every snapshot crawled on the replayed board's clock (like `polit demo`), so
-    deletions and archivings are dated in the same hours as the posts."""
-    with ReplayServer(recording) as server:
-        settings = Settings(api_url=server.url, lake=str(lake), max_rps=0)
-        board = [server.recording.board]
-
-        def board_time() -> datetime:
-            return server.recording.at(server.index())
-
-        with ChanClient(settings) as client:
-            for i in range(len(server.recording)):
-                crawl_once(client, Lake(str(lake)), board, clock=board_time)
-                if i + 1 < len(server.recording):
-                    server.next()
-
-
 def build_warehouse(work: Path) -> Path:
     """Both boards crawled into one lake, loaded into a new DuckDB file and transformed;
     returns the file."""
     lake = work / "lake"
     simulate(work / "pol-recording", hours=3, seed=5, posts_per_hour=3000, cadence_minutes=20)
-    crawl_replay(work / "pol-recording", lake)
-    crawl_replay(hostile_recording(work / "int-recording"), lake)
+    # on the replayed boards' clocks (like `polit demo`): deletions and archivings are dated
+    # in the same hours as the posts
+    replay_crawl(work / "pol-recording", lake, board_clock=True)
+    replay_crawl(hostile_recording(work / "int-recording"), lake, board_clock=True)
     path = work / "warehouse.duckdb"
     wh = DuckWarehouse(str(path))
     try:

@@ -43,11 +43,9 @@ def run_demo(
         totals = {"requests": 0, "new_posts": 0, "deleted_posts": 0, "archived_threads": 0}
         with ChanClient(settings) as client, Progress(console=console, transient=True) as bar:
             task = bar.add_task("crawling", total=snapshots)
-            # the board's clock, not the wall clock: deletions and archivings are dated
-            # when the replayed board had them, in the same hours as the posts
-            board_time = lambda: server.recording.at(server.index())  # noqa: E731
             for i in range(snapshots):
-                for report in crawl_once(client, lake, settings.boards, clock=board_time):
+                reports = crawl_once(client, lake, settings.boards, clock=server.board_time)
+                for report in reports:
                     for key in totals:
                         totals[key] += getattr(report, key)
                 bar.advance(task)

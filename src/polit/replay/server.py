@@ -238,6 +238,11 @@ class ReplayServer:
         with self._lock:
             return self._current()
 
+    def board_time(self) -> datetime:
+        """When the current snapshot was taken: a crawler's clock on the replayed board, so
+        that what it dates (deletions, archivings) falls in the same hours as the posts."""
+        return self.recording.at(self.index())
+
     def next(self) -> dict[str, Any]:
         """Move to the next snapshot; at the last one, answer with an ``error`` and stay."""
         with self._lock:
