@@ -321,7 +321,7 @@ def markdown(res: dict[str, Any]) -> str:
         *[f"- {n}" for n in res["notes"]],
         f"- one-time cost, not in the table: polit's first Arrow conversion in a process took "
         f"{w['seconds']:.2f} s"
-        + (" (pyarrow imported pandas for the tz-aware timestamp)" if w["imported_pandas"] else "")
+        + (" (pyarrow imports pandas on its first `pa.array` call)" if w["imported_pandas"] else "")
         + "; `polit crawl --once` pays it on every run, `polit watch` once",
     ]
     return "\n".join(lines)

@@ -78,16 +78,18 @@ def parse_thread(data: Any, thread_no: int) -> ThreadBody:
         # Keys beside "posts" (datasets add some, the API none) are kept on the OP, in extra.
         thread_keys = {k: v for k, v in data.items() if k != "posts"}
         posts = [{**posts[0], THREAD_KEYS: thread_keys}, *posts[1:]]
+    kept = out.posts
     for i, raw in enumerate(posts):
         post, notes = normalize_post(raw)
         if post is None:
             out.problems.append(f"post #{i} rejected: {'; '.join(notes)}")
             continue
-        out.notes.extend(f"post {post['no']}: {note}" for note in notes)
+        if notes:
+            out.notes.extend(f"post {post['no']}: {note}" for note in notes)
         resto = post.get("resto") or 0
-        if resto not in (0, thread_no) or (resto == 0 and post["no"] != thread_no):
+        if resto != thread_no and (resto or post["no"] != thread_no):
             out.notes.append(f"post {post['no']}: resto {resto} does not match the thread")
-        out.posts.append(post)
+        kept.append(post)
     return out
 
 
@@ -134,9 +136,9 @@ def repair_logged(row: dict[str, Any]) -> dict[str, Any]:
 def _fast(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     notes: list[str] = []
     version = version_of(raw)
-    unknown = raw.keys() - KNOWN
     extra = None
-    if unknown:
+    if not KNOWN.issuperset(raw):
+        unknown = raw.keys() - KNOWN
         fields = {k: raw[k] for k in sorted(unknown)}
         for k in unknown & SCORE_COLUMNS:  # polit's column names: the post's own value is extra
             del raw[k]
