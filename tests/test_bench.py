@@ -64,6 +64,12 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
     assert tp["limiting_stage"] in tp["profile"]["stages_s"]
     assert isinstance(tp["target"]["met"], bool)
 
+    dash = sections["dashboard"]
+    for view in (dash["render"], dash["render"]["interactive"]):
+        assert view["cold_s"] > 0 and all(s > 0 for s in view["warm_s"])
+    assert dash["render"]["startup_s"] > 0 and dash["render"]["console_errors"] == []
+    assert dash["target"]["measured_s"] == dash["render"]["cold_s"]
+
     merge = sections["merge_cost"]
     assert [s["size"] for s in merge["sizes"]] == merge["config"]["sizes"]
     for s in merge["sizes"]:

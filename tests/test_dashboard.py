@@ -4,6 +4,7 @@ and hostile post text shows as text and never runs. Screenshots go to test-artif
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import duckdb
 import pytest
 from bench.dashboard import chromium, dashboard_server, open_rendered
 
-from polit.insights.dashboard import streamlit_options
+from polit.insights.dashboard import APP, streamlit_options
 from polit.insights.tiles import TILES
 from tests.insights_data import HOSTILE_BOARD, IMG, JS_LINK, SCRIPT
 
@@ -44,12 +45,70 @@ def screenshot(page: Any, name: str) -> None:
     print(f"screenshot: {path}")
 
 
-def test_every_tile_renders_without_console_errors(
+def _posts_last_7_days(warehouse: Path) -> int:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    (posts,) = con.execute(
+        "SELECT sum(posts) FROM activity_hourly WHERE board = 'pol' AND hour >= "
+        "(SELECT date_trunc('day', max(hour)) - INTERVAL 6 DAY FROM activity_hourly "
+        "WHERE board = 'pol')"
+    ).fetchone()
+    con.close()
+    return int(posts)
+
+
+def test_static_view_draws_every_tile(
     dashboard: str, browser: Any, insights_warehouse: Path
 ) -> None:
+    """The default view: every chart an image that loaded, every table in the page."""
     page, seconds, errors = open_rendered(browser, dashboard)
     try:
         screenshot(page, "dashboard-pol.png")
+        assert errors == []
+        for tile in TILES:
+            box = page.locator(f"#tile-{tile.name}")
+            loaded = box.evaluate(
+                "(t) => [...t.querySelectorAll('.charts img')]"
+                ".filter((i) => i.complete && i.naturalWidth > 0).length"
+            )
+            assert loaded == len(tile.charts), tile.name  # all drawn, none "no data"
+            assert box.locator("div.table table").count() == len(tile.tables), tile.name
+        # The headline agrees with the marts: posts of /pol/'s last 7 days with posts.
+        first = page.locator(".headline div").first.inner_text()
+        assert first.split("\n")[0] == f"{_posts_last_7_days(insights_warehouse):,}"
+    finally:
+        page.context.close()
+    print(f"rendered in {seconds:.2f}s")
+
+
+def test_static_view_links_choose_board_and_days(dashboard: str, browser: Any) -> None:
+    page, _, errors = open_rendered(browser, dashboard)
+    try:
+        assert "last 7 days" not in page.locator("a").all_inner_texts()  # the current one
+        page.get_by_role("link", name=f"/{HOSTILE_BOARD}/").click()
+        page.wait_for_url(re.compile(rf"board={HOSTILE_BOARD}"))
+        page.wait_for_function("() => document.querySelectorAll('#tile-threads td').length > 0")
+        assert f"/{HOSTILE_BOARD}/ " in page.inner_text("body")
+        # every period is a link to itself, or the current one (in bold)
+        for label, days in (("last day", "1"), ("last 30 days", "30"), ("all days", "all")):
+            link = page.get_by_role("link", name=label, exact=True)
+            if link.count():
+                assert link.get_attribute("href") == f"?board={HOSTILE_BOARD}&days={days}"
+            else:
+                assert page.locator("b", has_text=label).count() == 1
+        page.get_by_role("link", name="interactive charts").click()
+        page.wait_for_url(re.compile(r"charts=interactive"))
+        page.wait_for_selector('[data-testid="stVegaLiteChart"]')
+        assert errors == []
+    finally:
+        page.context.close()
+
+
+def test_interactive_view_draws_every_tile(
+    dashboard: str, browser: Any, insights_warehouse: Path
+) -> None:
+    page, seconds, errors = open_rendered(browser, f"{dashboard}/?charts=interactive")
+    try:
+        screenshot(page, "dashboard-pol-interactive.png")
         assert errors == []
         for tile in TILES:
             box = page.locator(f".st-key-tile-{tile.name}")
@@ -57,35 +116,46 @@ def test_every_tile_renders_without_console_errors(
             empty = box.locator('[data-testid="stAlert"]').count()
             assert (charts, empty) == (len(tile.charts), 0), tile.name  # all drawn
             assert box.locator('[data-testid="data-grid-canvas"]').count() == len(tile.tables)
-        # The headline agrees with the marts: posts of /pol/'s last 7 days with posts.
-        con = duckdb.connect(str(insights_warehouse), read_only=True)
-        (posts,) = con.execute(
-            "SELECT sum(posts) FROM activity_hourly WHERE board = 'pol' AND hour >= "
-            "(SELECT date_trunc('day', max(hour)) - INTERVAL 6 DAY FROM activity_hourly "
-            "WHERE board = 'pol')"
-        ).fetchone()
-        con.close()
         values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
-        assert values[0] == f"{int(posts):,}"
+        assert values[0] == f"{_posts_last_7_days(insights_warehouse):,}"
     finally:
         page.context.close()
     print(f"rendered in {seconds:.2f}s")
 
 
-def test_hostile_text_stays_text(dashboard: str, browser: Any) -> None:
+def _nothing_ran(page: Any) -> None:
+    assert page.evaluate("() => window.__xss") is None
+    assert page.locator('img[src="x"]').count() == 0
+    assert (
+        page.evaluate("() => [...document.scripts].filter((s) => s.text.includes('__xss')).length")
+        == 0
+    )
+    assert page.locator('a[href^="javascript:"]').count() == 0
+
+
+def test_hostile_text_stays_text_in_the_static_view(dashboard: str, browser: Any) -> None:
     page, _, errors = open_rendered(browser, f"{dashboard}/?board={HOSTILE_BOARD}&days=all")
     try:
         screenshot(page, "dashboard-int.png")
         assert errors == []
-        assert page.evaluate("() => window.__xss") is None
-        assert page.locator('img[src="x"]').count() == 0
-        assert (
-            page.evaluate(
-                "() => [...document.scripts].filter((s) => s.text.includes('__xss')).length"
-            )
-            == 0
-        )
-        assert page.locator('a[href^="javascript:"]').count() == 0
+        _nothing_ran(page)
+        topic = page.locator("#tile-threads td").all_inner_texts()
+        quoted = page.locator("#tile-replies td").all_inner_texts()
+        files = page.locator("#tile-images td").all_inner_texts()
+        assert SCRIPT in topic  # thread_activity.topic
+        assert IMG in quoted and any(SCRIPT in c and JS_LINK in c for c in quoted)
+        assert IMG in files  # images_repeated.example_file_name
+    finally:
+        page.context.close()
+
+
+def test_hostile_text_stays_text_in_the_interactive_view(dashboard: str, browser: Any) -> None:
+    url = f"{dashboard}/?board={HOSTILE_BOARD}&days=all&charts=interactive"
+    page, _, errors = open_rendered(browser, url)
+    try:
+        screenshot(page, "dashboard-int-interactive.png")
+        assert errors == []
+        _nothing_ran(page)
         # st.dataframe draws on a canvas and keeps an accessible table of the cells in view
         topic = page.locator(".st-key-tile-threads td[role=gridcell]").all_text_contents()
         quoted = page.locator(".st-key-tile-replies td[role=gridcell]").all_text_contents()
@@ -119,12 +189,37 @@ def test_dashboard_help_names_the_defaults() -> None:
 
 
 def test_no_markup_from_data_in_the_app() -> None:
-    """Nothing in the Streamlit script can render HTML; Markdown gets fixed text only."""
+    """The script renders HTML in one place: the static view, whose every data value was
+    escaped by report.py or navigation(); Markdown gets fixed text only."""
     source = (ROOT / "src" / "polit" / "insights" / "app.py").read_text()
-    for unsafe in ("unsafe_allow_html", "st.html", "components.html", "st.write("):
+    for unsafe in ("unsafe_allow_html", "components.html", "st.write("):
         assert unsafe not in source
+    assert re.findall(r"st\.html\((.*?)\)\n", source) == [
+        'f"<style>{TILES_STYLE}</style>{navigation(boards, filters)}{fragment}"'
+    ]
     markdown_args = re.findall(r"\.(?:markdown|caption|subheader|title)\((.*?)\)", source)
     assert sorted(markdown_args) == sorted(
         ['f"**{table.title}**"', "tile.caption", "tile.title, anchor=False", '"polit"',
          '"polit insights", anchor=False', '"warehouse"']
     )  # fmt: skip
+
+
+def test_navigation_escapes_board_names() -> None:
+    """Board names come from the warehouse: one that is not a plain name gets no link, and
+    nothing from it reaches the page as markup."""
+    import importlib.util
+    from datetime import date
+
+    from polit.insights.marts import Board
+
+    spec = importlib.util.spec_from_file_location("polit_app", APP)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # defines the functions; main() only runs under Streamlit
+    first, last = date(2023, 3, 1), date(2023, 3, 27)
+    boards = [Board("pol", 10, first, last), Board(SCRIPT, 5, first, last)]
+    nav = module.navigation(boards, boards[0].last(7))
+    assert "<script" not in nav
+    assert 'href="?board=pol&amp;days=1"' in nav and "<b>last 7 days</b>" in nav
+    hostile = module.navigation(boards, boards[1].last(7))
+    assert "<script" not in hostile and html.escape(SCRIPT) in hostile

@@ -48,14 +48,20 @@ def dashboard(
 
     One tile per insight mart (activity, hour of week, flags, terms, threads, replies,
     links, images, moderation, tone), by board and days. It reads the marts only, so run
-    `polit transform` first. Example: polit dashboard --warehouse ./data/warehouse.duckdb
+    `polit transform` first. The default view draws charts as images on the server (fast to
+    open); add ?charts=interactive to the URL for live charts with tooltips.
+    Example: polit dashboard --warehouse ./data/warehouse.duckdb
     """
     from polit.insights.dashboard import serve
 
     s = _settings(warehouse=warehouse)
     _open_checked(s.warehouse).close()
-    err.print(f"dashboard of {s.warehouse} at http://{host}:{port} (Ctrl-C stops it)")
-    serve(s.warehouse, host=host, port=port)
+    err.print(f"drawing the default view of {s.warehouse} …")
+
+    def ready(seconds: float) -> None:
+        err.print(f"drawn in {seconds:.1f}s; dashboard at http://{host}:{port} (Ctrl-C stops it)")
+
+    serve(s.warehouse, host=host, port=port, on_ready=ready)
 
 
 @app.command()

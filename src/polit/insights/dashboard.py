@@ -3,6 +3,8 @@ otherwise, with Streamlit's usage statistics, file watching and developer menus 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +33,21 @@ def streamlit_options(host: str, port: int) -> dict[str, Any]:
     }
 
 
-def serve(warehouse_url: str, host: str = "127.0.0.1", port: int = 8501) -> None:
-    """Run the dashboard until interrupted (Ctrl-C or SIGTERM)."""
+def serve(
+    warehouse_url: str,
+    host: str = "127.0.0.1",
+    port: int = 8501,
+    on_ready: Callable[[float], None] = lambda _: None,
+) -> None:
+    """Run the dashboard until interrupted (Ctrl-C or SIGTERM). The default view is drawn
+    first (`views.prewarm`), and `on_ready` gets the seconds that took."""
     from streamlit.web import bootstrap
 
-    import polit.insights.tiles  # noqa: F401  (imported now, not on the first page view)
+    from polit.insights import views
+    from polit.insights.sources import InsightsError
 
+    with suppress(InsightsError):  # the page explains what is missing
+        on_ready(views.prewarm(warehouse_url))
     options = streamlit_options(host, port)
     bootstrap.load_config_options(flag_options=options)
     bootstrap.run(str(APP), False, ["--warehouse", warehouse_url], options)

@@ -1,5 +1,5 @@
 """`polit report`: the dashboard's tiles as ONE self-contained HTML file, to share without a
-server.
+server. The dashboard's default (static) view shows the same fragment (`insights_html`).
 
 No JavaScript and no external resources: each chart is rendered to SVG by vl-convert and
 embedded as a `data:` image (an SVG in an <img> never runs scripts or loads anything),
@@ -23,24 +23,34 @@ from polit.insights.tiles import TILES, Tile, headline
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CHART_WIDTH = 420
-STYLE = """
+# The report page itself.
+PAGE_STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 auto; max-width: 1400px;
        padding: 1em 2em; color: #222; }
-h1 { margin-bottom: 0.2em; } h2 { margin: 0 0 0.2em; font-size: 1.2em; }
-.meta, .caption { color: #666; }
-.headline { display: flex; gap: 2em; margin: 1em 0; }
-.headline div { font-size: 1.5em; }
-.headline span { display: block; color: #666; font-size: 0.6em; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(640px, 1fr)); gap: 1em; }
-.tile { border: 1px solid #ddd; border-radius: 8px; padding: 1em; overflow: hidden; }
-.charts { display: flex; flex-wrap: wrap; gap: 0.5em; }
-.empty { color: #999; font-style: italic; }
-.table { overflow-x: auto; }
-table { border-collapse: collapse; font-size: 12px; margin-top: 0.5em; width: 100%; }
-th, td { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: left; vertical-align: top; }
-td { max-width: 32em; overflow-wrap: break-word; white-space: pre-wrap; }
-td.n { white-space: nowrap; text-align: right; }
+h1 { margin-bottom: 0.2em; }
+.meta { color: #666; }
 footer { color: #999; margin: 2em 0 1em; font-size: 12px; }
+"""
+# The tiles, scoped to `.polit` so that the dashboard can show the same fragment inside its
+# own page without restyling it.
+TILES_STYLE = """
+.polit { color: #222; }
+.polit h2 { margin: 0 0 0.2em; font-size: 1.2em; }
+.polit .caption { color: #666; }
+.polit .headline { display: flex; gap: 2em; margin: 1em 0; }
+.polit .headline div { font-size: 1.5em; }
+.polit .headline span { display: block; color: #666; font-size: 0.6em; }
+.polit .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr));
+                gap: 1em; }
+.polit .tile { border: 1px solid #ddd; border-radius: 8px; padding: 1em; overflow: hidden; }
+.polit .charts { display: flex; flex-wrap: wrap; gap: 0.5em; }
+.polit .empty { color: #999; font-style: italic; }
+.polit .table { overflow-x: auto; }
+.polit table { border-collapse: collapse; font-size: 12px; margin-top: 0.5em; width: 100%; }
+.polit th, .polit td { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: left;
+                       vertical-align: top; }
+.polit td { max-width: 32em; overflow-wrap: break-word; white-space: pre-wrap; }
+.polit td.n { white-space: nowrap; text-align: right; }
 """
 
 
@@ -107,16 +117,26 @@ def tile_html(tile: Tile, data: Insights, progress: Callable[[str], None]) -> st
     return "\n".join(parts)
 
 
-def render_report(
-    data: Insights, source_url: str, progress: Callable[[str], None] = lambda _: None
-) -> str:
-    """The whole HTML document."""
-    f = data.filters
+def insights_html(data: Insights, progress: Callable[[str], None] = lambda _: None) -> str:
+    """The headline numbers and every tile, as one HTML fragment (styled by TILES_STYLE)."""
     numbers = "".join(
         f"<div>{html.escape(value)}<span>{html.escape(label)}</span></div>"
         for label, value in headline(data)
     )
     tiles = "\n".join(tile_html(tile, data, progress) for tile in TILES)
+    return f"""<div class="polit">
+<div class="headline">{numbers}</div>
+<div class="tiles">
+{tiles}
+</div>
+</div>"""
+
+
+def render_report(
+    data: Insights, source_url: str, progress: Callable[[str], None] = lambda _: None
+) -> str:
+    """The whole HTML document."""
+    f = data.filters
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     title = f"polit: /{f.board}/ {f.first_day} to {f.last_day}"
     meta = f"{f.days} day(s), UTC, by {data.grain}; from {source_url}; generated {generated}"
@@ -128,15 +148,12 @@ def render_report(
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
-<style>{STYLE}</style>
+<style>{PAGE_STYLE}{TILES_STYLE}</style>
 </head>
 <body>
 <h1>{html.escape(title)}</h1>
 <div class="meta">{html.escape(meta)}</div>
-<div class="headline">{numbers}</div>
-<div class="tiles">
-{tiles}
-</div>
+{insights_html(data, progress)}
 <footer>Made by polit from the insight marts. Data from 4chan's public read-only API;
 not affiliated with 4chan. Post text is shown as posted, unreviewed.</footer>
 </body>

@@ -1,0 +1,79 @@
+"""The dashboard's static view: the report's HTML fragment (`report.insights_html`) for a
+board and days, kept for a few minutes.
+
+Drawing the tiles is the slow part (vl-convert renders each chart to SVG, ~0.2 s a chart),
+so it happens on the server, once per board and days, and not in the browser on every view:
+the page then shows one HTML element with images and tables, which a browser draws several
+times faster than a dozen live Vega charts. `polit dashboard` draws the default view (the
+first board's last 7 days) before it starts serving, so the first visitor does not wait.
+
+The cache lives in this module, which the Streamlit script and the server share (one
+process). One lock: two sessions asking for the same view draw it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from polit.insights import marts
+from polit.insights.report import insights_html
+from polit.insights.sources import open_source
+
+log = logging.getLogger("polit.dashboard")
+
+TTL_SECONDS = 300
+DEFAULT_DAYS = 7
+
+_lock = threading.Lock()
+_views: dict[tuple[str, marts.Filters], tuple[float, str]] = {}
+_boards: dict[str, tuple[float, list[marts.Board]]] = {}
+
+
+def default_filters(boards: list[marts.Board]) -> marts.Filters:
+    """What the dashboard shows without URL parameters: the first board's last 7 days."""
+    return boards[0].last(DEFAULT_DAYS)
+
+
+def boards(url: str) -> list[marts.Board]:
+    """The boards in the marts (InsightsError if the marts are missing), kept TTL_SECONDS."""
+    with _lock:
+        cached = _boards.get(url)
+        if cached is not None and time.monotonic() - cached[0] < TTL_SECONDS:
+            return cached[1]
+        source = open_source(url)
+        try:
+            marts.check_marts(source)
+            found = marts.boards(source)
+        finally:
+            source.close()
+        _boards[url] = (time.monotonic(), found)
+        return found
+
+
+def static_view(url: str, filters: marts.Filters) -> str:
+    """The tiles' HTML for these filters, drawn at most once every TTL_SECONDS."""
+    key = (url, filters)
+    with _lock:
+        cached = _views.get(key)
+        if cached is not None and time.monotonic() - cached[0] < TTL_SECONDS:
+            return cached[1]
+        source = open_source(url)
+        try:
+            data = marts.load_insights(source, filters)
+        finally:
+            source.close()
+        fragment = insights_html(data)
+        _views[key] = (time.monotonic(), fragment)
+        return fragment
+
+
+def prewarm(url: str) -> float:
+    """Draw the default view now; returns the seconds it took. A warehouse without marts is
+    left for the page to explain."""
+    start = time.perf_counter()
+    found = boards(url)
+    if found:
+        static_view(url, default_filters(found))
+    return time.perf_counter() - start
