@@ -13,22 +13,37 @@ process). One lock: two sessions asking for the same view draw it once.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from polit.insights import marts
 from polit.insights.report import insights_html
-from polit.insights.sources import open_source
+from polit.insights.sources import Source, open_source
 
-log = logging.getLogger("polit.dashboard")
+T = TypeVar("T")
 
 TTL_SECONDS = 300
 DEFAULT_DAYS = 7
 
 _lock = threading.Lock()
-_views: dict[tuple[str, marts.Filters], tuple[float, str]] = {}
-_boards: dict[str, tuple[float, list[marts.Board]]] = {}
+_cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+
+
+def _kept(key: tuple[Any, ...], compute: Callable[[Source], T], url: str) -> T:
+    """compute(source of url), or its value from the last TTL_SECONDS."""
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < TTL_SECONDS:
+            return cast(T, cached[1])
+        source = open_source(url)
+        try:
+            value = compute(source)
+        finally:
+            source.close()
+        _cache[key] = (time.monotonic(), value)
+        return value
 
 
 def default_filters(boards: list[marts.Board]) -> marts.Filters:
@@ -37,36 +52,22 @@ def default_filters(boards: list[marts.Board]) -> marts.Filters:
 
 
 def boards(url: str) -> list[marts.Board]:
-    """The boards in the marts (InsightsError if the marts are missing), kept TTL_SECONDS."""
-    with _lock:
-        cached = _boards.get(url)
-        if cached is not None and time.monotonic() - cached[0] < TTL_SECONDS:
-            return cached[1]
-        source = open_source(url)
-        try:
-            marts.check_marts(source)
-            found = marts.boards(source)
-        finally:
-            source.close()
-        _boards[url] = (time.monotonic(), found)
-        return found
+    """The boards in the marts (InsightsError if the marts are missing)."""
+
+    def find(source: Source) -> list[marts.Board]:
+        marts.check_marts(source)
+        return marts.boards(source)
+
+    return _kept(("boards", url), find, url)
 
 
 def static_view(url: str, filters: marts.Filters) -> str:
-    """The tiles' HTML for these filters, drawn at most once every TTL_SECONDS."""
-    key = (url, filters)
-    with _lock:
-        cached = _views.get(key)
-        if cached is not None and time.monotonic() - cached[0] < TTL_SECONDS:
-            return cached[1]
-        source = open_source(url)
-        try:
-            data = marts.load_insights(source, filters)
-        finally:
-            source.close()
-        fragment = insights_html(data)
-        _views[key] = (time.monotonic(), fragment)
-        return fragment
+    """The tiles' HTML for these filters."""
+    return _kept(
+        ("view", url, filters),
+        lambda source: insights_html(marts.load_insights(source, filters)),
+        url,
+    )
 
 
 def prewarm(url: str) -> float:
