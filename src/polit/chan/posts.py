@@ -78,7 +78,6 @@ def parse_thread(data: Any, thread_no: int) -> ThreadBody:
         # Keys beside "posts" (datasets add some, the API none) are kept on the OP, in extra.
         thread_keys = {k: v for k, v in data.items() if k != "posts"}
         posts = [{**posts[0], THREAD_KEYS: thread_keys}, *posts[1:]]
-    kept = out.posts
     for i, raw in enumerate(posts):
         post, notes = normalize_post(raw)
         if post is None:
@@ -89,7 +88,7 @@ def parse_thread(data: Any, thread_no: int) -> ThreadBody:
         resto = post.get("resto") or 0
         if resto != thread_no and (resto or post["no"] != thread_no):
             out.notes.append(f"post {post['no']}: resto {resto} does not match the thread")
-        kept.append(post)
+        out.posts.append(post)
     return out
 
 

@@ -1,7 +1,8 @@
 """The Streamlit script behind `polit dashboard` (Streamlit runs it once per page view and
 per change in the sidebar; polit never imports it).
 
-It reads the marts only (`marts.MARTS`), cached for a few minutes per board and days. Two
+It reads the marts only (`marts.MARTS`), kept for a few minutes per board and days
+(`views`). Two
 views of the same tiles (`tiles.TILES`):
 
 * static (the default): the report's HTML fragment (`views.static_view`): charts as SVG
@@ -23,6 +24,7 @@ import html
 import re
 import sys
 from datetime import date
+from typing import NoReturn
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -30,11 +32,11 @@ import streamlit as st
 from polit.config import Settings
 from polit.insights import marts, views
 from polit.insights.report import TILES_STYLE
-from polit.insights.sources import InsightsError, open_source
+from polit.insights.sources import InsightsError
 from polit.insights.tiles import TILES, Tile, headline
 
-CACHE_SECONDS = views.TTL_SECONDS
 PERIODS = {"last day": 1, "last 7 days": 7, "last 30 days": 30, "all days": None}
+PERIODS_BY_PARAM = {str(d): d for d in PERIODS.values() if d is not None}
 CUSTOM = "choose days"
 
 
@@ -45,13 +47,10 @@ def warehouse_url() -> str:
     return args.warehouse or Settings.from_env().warehouse
 
 
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner="reading the marts …")
-def load_insights(url: str, board: str, first_day: date, last_day: date) -> marts.Insights:
-    source = open_source(url)
-    try:
-        return marts.load_insights(source, marts.Filters(board, first_day, last_day))
-    finally:
-        source.close()
+def marts_error(exc: InsightsError) -> NoReturn:
+    st.error("Cannot read the insight marts.")
+    st.text(str(exc))
+    st.stop()
 
 
 def url_filters(boards: list[marts.Board]) -> marts.Filters:
@@ -69,7 +68,6 @@ def url_filters(boards: list[marts.Board]) -> marts.Filters:
     return board.last(None if days == "all" else PERIODS_BY_PARAM.get(days, views.DEFAULT_DAYS))
 
 
-PERIODS_BY_PARAM = {str(d): d for d in PERIODS.values() if d is not None}
 SAFE_BOARD = re.compile(r"[a-z0-9]{1,16}")
 
 
@@ -108,9 +106,7 @@ def static_page(url: str, boards: list[marts.Board]) -> None:
         try:
             fragment = views.static_view(url, filters)
         except InsightsError as exc:
-            st.error("Cannot read the insight marts.")
-            st.text(str(exc))
-            st.stop()
+            marts_error(exc)
     st.html(f"<style>{TILES_STYLE}</style>{navigation(boards, filters)}{fragment}")
 
 
@@ -174,9 +170,7 @@ def main() -> None:
     try:
         boards = views.boards(url)
     except InsightsError as exc:
-        st.error("Cannot read the insight marts.")
-        st.text(str(exc))
-        st.stop()
+        marts_error(exc)
     if not boards:
         st.warning("The marts are empty: crawl, then run `polit load` and `polit transform`.")
         st.stop()
@@ -187,12 +181,11 @@ def main() -> None:
     filters = choose_filters(boards)
     st.sidebar.caption("warehouse")
     st.sidebar.text(url)
-    try:
-        data = load_insights(url, filters.board, filters.first_day, filters.last_day)
-    except InsightsError as exc:
-        st.error("Cannot read the insight marts.")
-        st.text(str(exc))
-        st.stop()
+    with st.spinner("reading the marts …"):
+        try:
+            data = views.insights(url, filters)
+        except InsightsError as exc:
+            marts_error(exc)
     st.title("polit insights", anchor=False)
     st.text(f"/{filters.board}/  {filters.first_day} to {filters.last_day} (UTC, by {data.grain})")
     for column, (label, value) in zip(st.columns(5), headline(data), strict=True):

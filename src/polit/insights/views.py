@@ -1,5 +1,5 @@
-"""The dashboard's static view: the report's HTML fragment (`report.insights_html`) for a
-board and days, kept for a few minutes.
+"""The dashboard's data, kept for a few minutes per board and days: the marts' data frames
+(both views), and the static view, the report's HTML fragment (`report.insights_html`).
 
 Drawing the tiles is the slow part (vl-convert renders each chart to SVG, ~0.2 s a chart),
 so it happens on the server, once per board and days, and not in the browser on every view:
@@ -27,23 +27,27 @@ T = TypeVar("T")
 TTL_SECONDS = 300
 DEFAULT_DAYS = 7
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # a view is drawn from insights kept under the same lock
 _cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
 
 
-def _kept(key: tuple[Any, ...], compute: Callable[[Source], T], url: str) -> T:
-    """compute(source of url), or its value from the last TTL_SECONDS."""
+def _kept(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """compute(), or its value from the last TTL_SECONDS."""
     with _lock:
         cached = _cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < TTL_SECONDS:
             return cast(T, cached[1])
-        source = open_source(url)
-        try:
-            value = compute(source)
-        finally:
-            source.close()
+        value = compute()
         _cache[key] = (time.monotonic(), value)
         return value
+
+
+def _read(url: str, query: Callable[[Source], T]) -> T:
+    source = open_source(url)
+    try:
+        return query(source)
+    finally:
+        source.close()
 
 
 def default_filters(boards: list[marts.Board]) -> marts.Filters:
@@ -58,16 +62,19 @@ def boards(url: str) -> list[marts.Board]:
         marts.check_marts(source)
         return marts.boards(source)
 
-    return _kept(("boards", url), find, url)
+    return _kept(("boards", url), lambda: _read(url, find))
+
+
+def insights(url: str, filters: marts.Filters) -> marts.Insights:
+    """The marts' data for these filters, shared by every session: read it, never change it."""
+    return _kept(
+        ("insights", url, filters), lambda: _read(url, lambda s: marts.load_insights(s, filters))
+    )
 
 
 def static_view(url: str, filters: marts.Filters) -> str:
     """The tiles' HTML for these filters."""
-    return _kept(
-        ("view", url, filters),
-        lambda source: insights_html(marts.load_insights(source, filters)),
-        url,
-    )
+    return _kept(("view", url, filters), lambda: insights_html(insights(url, filters)))
 
 
 def prewarm(url: str) -> float:
