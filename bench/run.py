@@ -29,6 +29,7 @@ from bench import (
     coverage,
     crawl_vs_seed,
     dashboard,
+    hourly,
     loadavg,
     log,
     merge_cost,
@@ -43,6 +44,7 @@ SECTIONS: dict[str, ModuleType] = {
     dashboard.NAME: dashboard,
     coverage.NAME: coverage,
     scale.NAME: scale,
+    hourly.NAME: hourly,
 }
 COMMAND = "make bench"
 
