@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from bench.coverage import compare
+from bench.hourly import markdown as hourly_markdown
+from bench.hourly import medians, summarize
 
 from polit.replay.simulate import simulate
 from tests.replay_helpers import recording_truth
@@ -36,7 +38,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
     assert results["machine"]["nproc"] >= 1
     sections = results["sections"]
     assert set(sections) == {
-        "crawl_vs_seed", "throughput", "merge_cost", "dashboard", "coverage", "scale"
+        "crawl_vs_seed", "throughput", "merge_cost", "dashboard", "coverage", "scale", "hourly"
     }  # fmt: skip
 
     crawl = sections["crawl_vs_seed"]
@@ -97,6 +99,8 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
     assert scale["profiles"]["import"]["cumulative_s"]["posts.py:parse_thread"] > 0
     assert scale["profiles"]["generator"]["stages_s"]["simulation"] > 0
 
+    _check_hourly(sections["hourly"])
+
     md = (tmp_path / "results.md").read_text()
     assert "make bench" in md
     for heading in (
@@ -105,10 +109,91 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
         "## Incremental merge cost",
         "## Coverage",
         "## Scale",
+        "## Hourly",
     ):
         assert heading in md
+    assert "| `posts` |" in md  # the hourly section's per-model table
     assert "| workers | run | posts/s |" in md
     assert "| # | snapshot (UTC) |" in md
+
+
+def _check_hourly(hourly: dict) -> None:
+    """The hourly section: a base, then each hour crawled later than it, loaded and
+    transformed with every node passing; nothing lost on the way."""
+    assert [s["size"] for s in hourly["sizes"]] == hourly["config"]["sizes"]
+    for s in hourly["sizes"]:
+        assert s["failed"] is None, s.get("error")
+        base = s["base"]
+        assert base["warehouse"]["posts"] == base["posts"] >= s["size"]
+        assert base["crawl_at_t"]["threads_fetched"] > 0  # the live board, crawled at T
+        assert s["lake_build"]["generate"]["wall_s"] > 0
+        assert s["base_build"]["full_build"]["dbt"]["per_model"]["posts"]["model_s"] > 0
+        assert len(s["hours"]) == hourly["config"]["hours"]
+        for h in s["hours"]:
+            crawl, load, tf = h["crawl"], h["load"], h["transform"]
+            assert crawl["board_time"] > base["board_time"]  # a later hour of the same board
+            assert crawl["new_posts"] > 1000 and crawl["deleted_posts"] > 0
+            assert crawl["archived_threads"] > 0 and crawl["changed_posts"] > 0
+            assert load["wall_s"] > 0 and load["rows"]["posts"] == crawl["post_rows"]
+            assert tf["wall_s"] > 0 and tf["cpu_s"] > 0
+            assert set(tf["dbt"]["statuses"]) <= {"pass", "success"}
+            posts = tf["dbt"]["per_model"]["posts"]
+            assert posts["model_s"] > 0 and posts["tests"] > 0 and posts["tests_s"] > 0
+        new = sum(h["crawl"]["new_posts"] for h in s["hours"])
+        assert s["after"]["posts"] == base["posts"] + new  # every new post, once
+        assert s["after"]["newest_post"] > base["warehouse"]["newest_post"]
+        assert s["median"]["transform_wall_s"] > 0 and s["median"]["per_model_s"]["posts"] > 0
+    assert all(isinstance(t["met"], bool) for t in hourly["targets"].values())
+
+
+def _hourly_size(size: int, walls: list[float], failed: str | None = None) -> dict:
+    """One size of the hourly section with these transform times (for the summary's logic)."""
+    hours = []
+    for i, wall in enumerate(walls, 1):
+        per_model = {
+            "posts": {"model_s": wall / 4, "tests_s": 1.0, "tests": 9, "total_s": wall / 4 + 1},
+            "threads": {"model_s": 1.0, "tests_s": 0.5, "tests": 5, "total_s": 1.5},
+        }
+        crawl = {"new_posts": 6000 + i, "changed_posts": 100, "deleted_posts": 20,
+                 "archived_threads": 110, "post_rows": 6120, "thread_rows": 300}  # fmt: skip
+        dbt = {"dbt_elapsed_s": wall - 10, "nodes_s": wall - 11, "per_model": per_model}
+        hours.append({"hour": i, "crawl": crawl, "load": {"wall_s": 2.0, "cpu_s": 1.5},
+                      "transform": {"wall_s": wall, "cpu_s": wall * 0.9, "dbt": dbt}})  # fmt: skip
+    return {"size": size, "failed": failed, "hours": hours, "median": medians(hours),
+            "base": {"warehouse": {"posts": size, "threads": size // 38}}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("large_walls", "ratio_met", "largest_met"),
+    [([26.0, 25.0, 40.0], True, True), ([31.0, 30.5, 29.0], False, False)],
+)
+def test_hourly_summary_judges_10m_against_1m(
+    large_walls: list[float], ratio_met: bool, largest_met: bool
+) -> None:
+    cfg = {"sizes": [1_000_000, 10_000_000], "hours": 3, "posts_per_hour": 6250}
+    small, large = (
+        _hourly_size(1_000_000, [21.0, 20.0, 23.0]),
+        _hourly_size(10_000_000, large_walls),
+    )
+    project = {"note": "`dbt/`"}
+    res = summarize(cfg, [small, large], quick=False, cached=True, project=project)
+    t = res["targets"]
+    assert large["median"]["transform_wall_s"] == sorted(large_walls)[1]  # the median hour
+    assert t["ratio"]["measured"] == round(sorted(large_walls)[1] / 21.0, 2)
+    assert t["ratio"]["met"] is ratio_met and t["largest"]["met"] is largest_met
+    assert large["median"]["startup_s"] == 10.0 and large["median"]["new_posts"] == 6002
+    md = hourly_markdown(res)
+    verdict = "**met**" if ratio_met else "**not met**"
+    assert f"hourly transform wall ≤ 1.3×: {verdict} ({t['ratio']['measured']:g}×" in md
+    assert "| `posts` |" in md and "| `threads` | 1.50 | 1.50 | 1× |" in md
+
+    # judged only between 1M and 10M measured in the same run; a failed size says so
+    alone = summarize(cfg, [small], quick=False, cached=True, project=project)
+    assert alone["targets"]["ratio"]["measured"] is None and not alone["targets"]["ratio"]["met"]
+    assert "not measured at those sizes" in hourly_markdown(alone)
+    broken = _hourly_size(10_000_000, [], failed="transform-1")
+    md = hourly_markdown(summarize(cfg, [small, broken], quick=False, cached=True, project=project))
+    assert "**failed at transform-1**" in md
 
 
 def _served(recording: Path, snapshots: list[int], archives: bool) -> set[int]:
