@@ -35,8 +35,9 @@ Base builds take long at 10M (~40 min), so they can be cached across runs: set
 `POLIT_BENCH_CACHE=DIR` (default: the run's scratch directory, removed at the end). A lake
 entry is keyed by size, seed, rate and the code that writes the lake (`src/polit/{replay,
 chan,crawl,lake}` and `FORMAT`); a base entry by its lake entry, the dbt project's files,
-`src/polit/{warehouse,transform}` and the duckdb/dbt versions, so a model change rebuilds
-the warehouse (not the lake). The two most recently used base entries per size are kept.
+the loader (`src/polit/warehouse`) and the duckdb/dbt versions, so a model change rebuilds
+the warehouse (not the lake). The two most recently used base entries per size are kept;
+delete an entry's directory to force a rebuild.
 `POLIT_BENCH_HOURLY_SIZES=1000000,10000000` picks the sizes and `POLIT_BENCH_HOURLY_HOURS`
 the number of hours.
 
@@ -90,7 +91,7 @@ SIZES_ENV = "POLIT_BENCH_HOURLY_SIZES"
 HOURS_ENV = "POLIT_BENCH_HOURLY_HOURS"
 KEEP_BASES = 2  # base entries kept per size (the most recently used)
 LAKE_CODE = ("replay", "chan", "crawl", "lake")  # src/polit/… that shapes the lake
-BASE_CODE = ("warehouse", "transform")  # … and the warehouse built from it
+BASE_CODE = ("warehouse",)  # … and the raw tables loaded from it (dbt does the rest)
 GENERATED = {"target", "logs", "dbt_packages", ".user.yml", "__pycache__"}
 
 
