@@ -1,11 +1,13 @@
-"""`polit cost`: line items from the price table, by hand where it matters, growth with volume
-and retention, and volume measured from a small lake."""
+"""`polit cost`: line items from the price table, by hand where it matters; every dbt model and
+test of the real dbt project priced from cost_models.toml; growth with volume, retention and
+history; and volume measured from a small lake."""
 
 from __future__ import annotations
 
 import json
 import re
 import tomllib
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,12 +18,25 @@ import polit.cli_cost  # noqa: F401  (registers `polit cost` until cli.py import
 from polit.cli import app
 from polit.cost import (
     GIB,
+    MIB,
     PRICES_PATH,
     Assumptions,
     Volume,
     bigquery_logical_bytes,
     estimate,
+    load_prices,
     measure_lake,
+    volume_sizes,
+)
+from polit.cost_dbt import (
+    MODELS_PATH,
+    CostModelError,
+    DbtModel,
+    dbt_project,
+    load_cost_models,
+    model_queries,
+    query_bytes,
+    window_days,
 )
 from polit.lake.batch import RowBuffer
 from polit.lake.schema import POSTS, THREADS
@@ -29,23 +44,25 @@ from polit.lake.store import Lake
 
 RAW_PRICES = tomllib.loads(PRICES_PATH.read_text())
 PRICE = {name: p["value"] / p.get("per", 1) for name, p in RAW_PRICES["price"].items()}
-EXPECTED_ITEMS = {
-    "Cloud Storage: Standard (raw, first days)",
-    "Cloud Storage: Nearline (raw, until deleted)",
+COMMON_ITEMS = {
+    "Cloud Storage: Standard (raw)",
     "Cloud Storage: Class A (writes, listings)",
-    "Cloud Storage: lifecycle to Nearline",
     "Cloud Storage: Class B (reads)",
     "BigQuery: active storage",
     "BigQuery: long-term storage",
-    "BigQuery: queries (hourly dbt build)",
+    "BigQuery: queries (dbt build)",
     "BigQuery: load jobs",
-    "Cloud Run: vCPU",
-    "Cloud Run: memory",
-    "Cloud Scheduler: jobs",
     "Artifact Registry: images",
     "Network: API responses in",
     "Network: internet egress",
 }
+VM_ITEMS = {
+    "Compute Engine: e2-micro VM",
+    "Compute Engine: standard persistent disk",
+    "Compute Engine: external IPv6 address",
+}
+CLOUD_RUN_ITEMS = {"Cloud Run: vCPU", "Cloud Run: memory", "Cloud Scheduler: jobs"}
+PAGES = re.compile(r"https://cloud\.google\.com/(?:[a-z-]+/)+[a-z-]+")
 
 
 def cost(*args: str) -> dict:
@@ -58,6 +75,12 @@ def items(doc: dict) -> dict[str, dict]:
     return {i["name"]: i for i in doc["line_items"]}
 
 
+@pytest.fixture(scope="module")
+def project():
+    """The real dbt project (dbt parse, cached by its files)."""
+    return dbt_project()
+
+
 # ---- the price table ------------------------------------------------------------------------
 def test_every_price_is_dated_sourced_and_regional() -> None:
     assert date.fromisoformat(RAW_PRICES["as_of"])
@@ -65,46 +88,61 @@ def test_every_price_is_dated_sourced_and_regional() -> None:
     for name, p in RAW_PRICES["price"].items():
         assert {"value", "unit", "region", "source", "as_of"} <= set(p), name
         assert p["value"] >= 0 and p["unit"] and p["region"], name
-        assert re.fullmatch(r"https://cloud\.google\.com/[a-z-]+/pricing", p["source"]), name
+        assert PAGES.fullmatch(p["source"]), name
         assert date.fromisoformat(p["as_of"]) <= date.today(), name
-        pages.add(p["source"].split("/")[3])
-    assert {"storage", "bigquery", "run", "scheduler", "artifact-registry"} <= pages
+        pages.add(p["source"].removeprefix("https://cloud.google.com/"))
+    assert {
+        "storage/pricing", "bigquery/pricing", "run/pricing", "scheduler/pricing",
+        "artifact-registry/pricing", "compute/vm-instance-pricing", "vpc/network-pricing",
+        "free/docs/free-cloud-features", "nat/pricing", "compute/disks-image-pricing",
+    } <= pages  # fmt: skip
     assert RAW_PRICES["price"]["gcs_standard_storage"]["region"] == "us-central1"
     assert RAW_PRICES["price"]["bigquery_active_storage"]["region"].startswith("US")
+    # the line a VM cannot have free names its page; the IPv6 one says what it rests on
+    assert PRICE["network_external_ipv4"] > 0 and PRICE["network_external_ipv6"] == 0
+    assert "quoted" in RAW_PRICES["price"]["network_external_ipv6"]["note"]
 
 
-# ---- the CLI and the line items -----------------------------------------------------------
-def test_cost_json_has_a_total_and_every_line_item() -> None:
+# ---- the CLI, the designs and the line items ------------------------------------------------
+def test_cost_json_has_both_designs_and_every_line_item() -> None:
     doc = cost("--posts-per-day", "150000")
-    assert set(items(doc)) == EXPECTED_ITEMS
+    assert doc["design"] == "vm"  # the default: watch on the free VM
+    assert set(items(doc)) == COMMON_ITEMS | VM_ITEMS
     for item in doc["line_items"]:
         assert {"name", "quantity", "unit", "unit_price", "usd_per_month"} <= set(item)
         assert item["quantity"] >= 0 and item["usd_per_month"] >= 0
     total = sum(i["usd_per_month"] for i in doc["line_items"])
     assert doc["total_usd_per_month"] == pytest.approx(total, abs=0.006)
-    assert doc["total_usd_per_month"] > 0
     assert doc["volume"]["posts_per_day"] == 150000
     assert doc["prices_as_of"] == RAW_PRICES["as_of"]
+    assert doc["assumptions"]["age_days"] == 365
+
+    run = cost("--posts-per-day", "150000", "--design", "cloud_run")
+    assert set(items(run)) == COMMON_ITEMS | CLOUD_RUN_ITEMS
+    # each document carries the total of every design; the chosen one is its total
+    assert doc["designs"] == run["designs"]
+    assert doc["designs"]["vm"]["total_usd_per_month"] == doc["total_usd_per_month"]
+    assert run["designs"]["cloud_run"]["total_usd_per_month"] == run["total_usd_per_month"]
+    # the same warehouse; the VM is free where the job's compute and scheduler are not
+    assert run["total_usd_per_month"] > doc["total_usd_per_month"]
+    assert (
+        items(doc)["BigQuery: queries (dbt build)"] == items(run)["BigQuery: queries (dbt build)"]
+    )
 
 
 def test_two_line_items_by_hand_from_the_price_table() -> None:
     posts, bytes_per_post, cold_after = 150_000, 195.0, 7
     doc = cost(
-        "--posts-per-day",
-        str(posts),
-        "--bytes-per-post",
-        str(bytes_per_post),
-        "--cold-after-days",
-        str(cold_after),
-        "--no-free-tier",
-    )
+        "--posts-per-day", str(posts), "--bytes-per-post", str(bytes_per_post),
+        "--cold-after-days", str(cold_after), "--no-free-tier",
+    )  # fmt: skip
     standard = items(doc)["Cloud Storage: Standard (raw, first days)"]
     gib_month = posts * bytes_per_post * cold_after / 2**30  # steady state: 7 days of files
     assert standard["quantity"] == pytest.approx(gib_month)
     assert standard["unit_price"] == PRICE["gcs_standard_storage"] == 0.020
     assert standard["usd_per_month"] == pytest.approx(gib_month * 0.020)
 
-    doc = cost("--posts-per-day", str(posts), "--run-seconds", "600", "--vcpu", "1")
+    doc = cost("--posts-per-day", str(posts), "--design", "cloud_run", "--run-seconds", "600")
     vcpu = items(doc)["Cloud Run: vCPU"]
     seconds = 1 * 600 * 24 * 30  # 720 hourly runs of 10 minutes on one vCPU
     free = RAW_PRICES["price"]["cloud_run_free_cpu"]["value"]
@@ -113,36 +151,66 @@ def test_two_line_items_by_hand_from_the_price_table() -> None:
     assert vcpu["usd_per_month"] == pytest.approx(3.456)
 
 
-def test_estimate_grows_with_volume_retention_and_history() -> None:
+def test_the_vm_is_free_and_its_ipv4_address_is_not() -> None:
+    doc = cost("--posts-per-day", "150000")
+    vm = items(doc)
+    assert vm["Compute Engine: e2-micro VM"]["usd_per_month"] == 0  # 720 h, 720 h free
+    assert vm["Compute Engine: e2-micro VM"]["free_quantity"] == 720
+    assert vm["Compute Engine: standard persistent disk"]["usd_per_month"] == 0  # 10 of 30 GB
+    assert vm["Compute Engine: external IPv6 address"]["usd_per_month"] == 0
+    assert vm["Network: internet egress"]["usd_per_month"] == 0  # under the free GiB
+
+    ipv4 = cost("--posts-per-day", "150000", "--vm-network", "ipv4")
+    line = items(ipv4)["Compute Engine: external IPv4 address"]
+    assert line["usd_per_month"] == pytest.approx((720 - 1) * PRICE["network_external_ipv4"])
+    assert ipv4["total_usd_per_month"] == pytest.approx(
+        doc["total_usd_per_month"] + line["usd_per_month"], abs=0.011
+    )
+    nat = cost("--posts-per-day", "150000", "--vm-network", "nat")
+    nat_lines = [i for i in nat["line_items"] if i["service"] == "Cloud NAT"]
+    assert len(nat_lines) == 3  # the gateway, its address, the data: dearer than the address
+    assert nat["total_usd_per_month"] > ipv4["total_usd_per_month"]
+
+
+def test_estimate_grows_with_volume_retention_and_history(project) -> None:
     def total(**kw: float) -> float:
         posts = kw.pop("posts", 150_000)
-        return estimate(Volume(posts_per_day=posts), Assumptions(**kw)).total_usd_per_month
+        a = Assumptions(**kw)  # type: ignore[arg-type]
+        return estimate(Volume(posts_per_day=posts), a, project=project).total_usd_per_month
 
     def gcs(**kw: float) -> float:
-        e = estimate(Volume(posts_per_day=150_000), Assumptions(free_tier=False, **kw))
+        a = Assumptions(free_tier=False, **kw)  # type: ignore[arg-type]
+        e = estimate(Volume(posts_per_day=150_000), a, project=project)
         return sum(i.usd_per_month for i in e.line_items if i.service == "Cloud Storage")
 
     assert total(posts=300_000) > total(posts=150_000) > total(posts=10_000)
-    assert total(retention_days=90) > total(retention_days=30)
     assert gcs(retention_days=90) > gcs(retention_days=60) > gcs(retention_days=40)
     assert total(age_days=730) > total(age_days=365) > total(age_days=30)
-    assert total(runs_per_day=48) > total(runs_per_day=24)
-    assert total(watch=True) > total() + 40  # one always-on vCPU is ~$45/month
-    # the models read all of `posts` every run; pruning them to 3 days caps the query bill
-    assert total(age_days=365, dbt_scan_days=3) < total(age_days=365) / 5
+    assert total(transform_every_hours=3) < total()
+    assert gcs(flush_minutes=5) > gcs(flush_minutes=10) > gcs(flush_minutes=60)
 
 
-def test_cold_class_minimum_duration_is_billed() -> None:
+def test_cold_class_minimum_duration_is_billed(project) -> None:
     def cold_gib(cls: str) -> float:
-        e = estimate(
-            Volume(posts_per_day=100_000),
-            Assumptions(cold_class=cls, cold_after_days=7, retention_days=30, soft_delete_days=0),
-        )
+        a = Assumptions(cold_class=cls, cold_after_days=7, retention_days=30, soft_delete_days=0)
+        e = estimate(Volume(posts_per_day=100_000), a, project=project)
         return next(i.quantity for i in e.line_items if "until deleted" in i.name)
 
     day = 100_000 * 195.0 / GIB
     assert cold_gib("NEARLINE") == pytest.approx(day * (30 - 7))  # 30 >= Nearline's 30
     assert cold_gib("COLDLINE") == pytest.approx(day * (90 - 7))  # billed to Coldline's 90
+
+
+def test_the_load_manifest_is_bounded_unless_asked_not_to_be(project) -> None:
+    def reads(age: int, **kw: object) -> float:
+        a = Assumptions(age_days=age, **kw)  # type: ignore[arg-type]
+        e = estimate(Volume(posts_per_day=150_000), a, project=project)
+        return next(i.quantity for i in e.line_items if i.name.endswith("Class B (reads)"))
+
+    assert reads(365) == reads(60)  # compacted: the same documents at any age
+    unbounded = {age: reads(age, manifest_compact_docs=None) for age in (60, 365)}
+    # today's manifest: every load reads every job document ever written (two a load)
+    assert unbounded[365] - unbounded[60] == pytest.approx(2 * 24 * (365 - 60) * 720)
 
 
 def test_bad_input_is_one_clear_error() -> None:
@@ -151,8 +219,133 @@ def test_bad_input_is_one_clear_error() -> None:
     assert result.exit_code == 1 and "--posts-per-day" in result.output
     result = runner.invoke(app, ["cost", "--posts-per-day", "1000", "--cold-class", "ARCHIVE"])
     assert result.exit_code == 1 and "cold class" in result.output
+    result = runner.invoke(app, ["cost", "--posts-per-day", "1000", "--design", "lambda"])
+    assert result.exit_code == 1 and "design must be one of vm, cloud_run" in result.output
+    result = runner.invoke(app, ["cost", "--posts-per-day", "1000", "--watch"])
+    assert result.exit_code == 2 and "No such option: --watch" in result.output  # use --design
     result = runner.invoke(app, ["cost", "--posts-per-day", "1000"])
-    assert result.exit_code == 0 and "total" in result.output  # the table
+    assert result.exit_code == 0 and "total" in result.output and "cloud_run" in result.output
+
+
+# ---- every dbt model and test, from the dbt project ------------------------------------------
+def test_every_model_of_the_dbt_project_has_a_cost_entry(project) -> None:
+    entries = load_cost_models().entries
+    missing = sorted(set(project.models) - set(entries))
+    assert not missing, f"add them to {MODELS_PATH.name}: {missing}"
+    assert len(project.models) >= 15 and len(project.tests) >= 30
+
+    doc = cost("--posts-per-day", "150000")
+    per_model = {e["model"]: e for e in doc["bigquery_bytes_per_run"]}
+    assert set(per_model) == set(project.models) | set(project.seeds)
+    tests = [t for e in doc["bigquery_bytes_per_run"] for t in e["tests"]]
+    assert sorted(t["test"] for t in tests) == sorted(t.name for t in project.tests)
+    for entry in doc["bigquery_bytes_per_run"]:
+        billed = entry["build_billed_bytes"] + entry["tests_billed_bytes"]
+        assert entry["billed_bytes"] == pytest.approx(billed, abs=len(entry["queries"]) + 50)
+        if entry["materialized"] in ("view", "ephemeral"):
+            assert entry["queries"] == []  # inlined into the models that select them
+        for q in (*entry["queries"], *entry["tests"]):
+            # BigQuery's minimum: 10 MiB for every table a query references
+            assert q["billed_bytes"] >= 10 * MIB * len(q["tables"]) - 1
+    runs = doc["bigquery"]["transform_runs"]
+    billed = sum(e["billed_bytes"] for e in doc["bigquery_bytes_per_run"]) * runs
+    assert doc["bigquery"]["billed_tib"] == pytest.approx(billed / 2**40, abs=1e-3)
+
+
+def test_a_model_without_a_cost_entry_fails_the_estimate(project) -> None:
+    extra = DbtModel("shiny_new_mart", "incremental", "insert_overwrite")
+    grown = replace(project, models={**project.models, extra.name: extra})
+    with pytest.raises(CostModelError, match=r"no entry for the dbt model.*shiny_new_mart"):
+        estimate(Volume(posts_per_day=150_000), project=grown)
+
+
+def _sizes(runs: int = 24, **volume: float):
+    models = load_cost_models()
+    dbt_vars = {**models.vars, "late_change_days": 2, "lookback_hours": 6}
+    days = window_days(dbt_vars, runs)
+    return volume_sizes(Volume(posts_per_day=150_000, **volume), models, dbt_vars, days), models
+
+
+def test_posts_new_rows_by_hand_from_the_cost_table() -> None:
+    sizes, models = _sizes()
+    posts = DbtModel("posts", "incremental", "merge", unique_key=("board", "post_id"))
+    queries = {q.name: q for q in model_queries(posts, models.entries["posts"])}
+    raw, table = models.tables["raw_posts"], models.tables["posts"]
+    # today's partition so far (25/48 of a day on average over 24 runs), and yesterday's whole
+    # in the 6 runs whose 6-hour lookback crosses midnight
+    raw_days = 25 / 48 + 6 / 24
+    recent_days = 2 + 25 / 48  # late_change_days whole days and today's
+    expected = (
+        150_000 * raw_days * raw.rows_per_post * raw.row_bytes
+        + 150_000 * recent_days * table.row_bytes
+    )
+    read, billed = query_bytes(queries["new rows into a temp table"], sizes, 365, 10 * MIB)
+    assert read == pytest.approx(expected) and billed == pytest.approx(expected)
+    # a month in, a year in: the same bytes (the windows are days, not history)
+    assert query_bytes(queries["new rows into a temp table"], sizes, 30, 10 * MIB)[0] == read
+    # the cursor reads 8 bytes a row of the window: billed at the 10 MiB minimum
+    cursor = query_bytes(queries["cursor"], sizes, 365, 10 * MIB)
+    assert cursor == (pytest.approx(150_000 * recent_days * 8), 10 * MIB)
+
+
+def test_runs_are_charged_at_the_history_they_see(project) -> None:
+    def month(age: int) -> dict:
+        a = Assumptions(age_days=age)
+        doc = estimate(Volume(posts_per_day=150_000), a, project=project).as_dict()
+        return {e["model"]: e for e in doc["bigquery_bytes_per_run"]}
+
+    young, old = month(40), month(365)
+    # posts reads day partitions only: flat; threads is not partitioned: it grows with history
+    assert old["posts"]["build_billed_bytes"] == pytest.approx(
+        young["posts"]["build_billed_bytes"], rel=1e-6
+    )
+    growth = old["threads"]["build_billed_bytes"] / young["threads"]["build_billed_bytes"]
+    assert growth > 3
+    # and a model built as a table reads all of its inputs, so it grows too
+    table = {**project.models, "activity_hourly": DbtModel("activity_hourly", "table", None)}
+    as_table = replace(project, models=table)
+    doc = estimate(Volume(posts_per_day=150_000), project=as_table).as_dict()
+    rebuilt = next(e for e in doc["bigquery_bytes_per_run"] if e["model"] == "activity_hourly")
+    assert [q["query"] for q in rebuilt["queries"]] == ["create table as select"]
+    assert rebuilt["build_billed_bytes"] > 10 * old["activity_hourly"]["build_billed_bytes"]
+
+
+def test_hourly_tests_read_the_window_and_untagged_tests_read_everything(project) -> None:
+    windowed = replace(project, tests=tuple(replace(t, windowed=True) for t in project.tests))
+    whole = replace(project, tests=tuple(replace(t, windowed=False) for t in project.tests))
+
+    def tests_bytes(p: object) -> float:
+        doc = estimate(Volume(posts_per_day=150_000), project=p).as_dict()  # type: ignore[arg-type]
+        return sum(e["tests_billed_bytes"] for e in doc["bigquery_bytes_per_run"])
+
+    assert tests_bytes(whole) > 5 * tests_bytes(windowed)
+    # at the window size each test is billed ~10 MiB per table it reads, whatever the history
+    refs = sum(1 + bool(t.parent) for t in project.tests)
+    assert tests_bytes(windowed) < refs * 10 * MIB * 1.5
+
+
+def test_storage_counts_every_table_the_warehouse_holds(project) -> None:
+    doc = estimate(Volume(posts_per_day=150_000), project=project).as_dict()
+    stored = {t["table"]: t for t in doc["bigquery_storage"]}
+    views = {m for m, d in project.models.items() if d.materialized == "view"}
+    assert {"raw_posts", "raw_threads", *project.seeds} <= set(stored)
+    assert set(project.models) - views <= set(stored) and not views & set(stored)
+    # a year of /pol/: raw and posts ~26 GiB each; day partitions turn long-term after 90 days
+    posts = stored["posts"]
+    assert posts["gib"] == pytest.approx(150_000 * 350 * 539.8 / GIB, rel=0.02)
+    assert posts["active_gib"] == pytest.approx(150_000 * 90 * 539.8 / GIB, rel=0.02)
+    assert stored["threads"]["active_gib"] == stored["threads"]["gib"]  # merged whole
+    lines = items(doc)
+    total = sum(t["gib"] for t in doc["bigquery_storage"])
+    active = sum(t["active_gib"] for t in doc["bigquery_storage"])
+    assert lines["BigQuery: active storage"]["quantity"] == pytest.approx(active, abs=1e-3)
+    assert lines["BigQuery: long-term storage"]["quantity"] == pytest.approx(
+        total - active, abs=0.01
+    )
+    prices = load_prices()
+    assert lines["BigQuery: active storage"]["usd_per_month"] == pytest.approx(
+        (active - prices["bigquery_free_storage"].value) * 0.02, abs=1e-3
+    )
 
 
 # ---- measured from a lake -------------------------------------------------------------------

@@ -16,6 +16,14 @@ from polit.cli import _fail, app, err, out
 
 @app.command()
 def cost(
+    design: Annotated[
+        str,
+        typer.Option(
+            help="vm: `polit watch` on an always-free e2-micro VM, load + transform on it (the "
+            "cheapest complete design). cloud_run: the hourly Cloud Run job (crawl --once, "
+            "load, transform) from Cloud Scheduler."
+        ),
+    ] = "vm",
     lake: Annotated[
         str | None,
         typer.Option("--lake", help="Measure posts per day and bytes per post from this lake."),
@@ -36,41 +44,68 @@ def cost(
     warehouse_bytes_per_post: Annotated[
         float | None,
         typer.Option(
-            help="BigQuery logical bytes per post over all tables (default: measured).", min=1
+            help="BigQuery logical bytes per post of raw_posts, raw_threads, posts and threads "
+            "(default: measured); the marts scale with posts.",
+            min=1,
         ),
     ] = None,
+    age_days: Annotated[
+        int,
+        typer.Option(
+            help="Days of history BigQuery holds at the end of the month estimated (365: the "
+            "12th month, each run charged at the history it sees).",
+            min=1,
+        ),
+    ] = 365,
     retention_days: Annotated[
         int, typer.Option(help="Raw lake objects deleted after.", min=1)
     ] = 30,
     cold_after_days: Annotated[
-        int, typer.Option(help="Raw lake objects moved to --cold-class after.", min=0)
-    ] = 7,
+        int | None,
+        typer.Option(help="Raw lake objects moved to --cold-class after (default: never).", min=0),
+    ] = None,
     cold_class: Annotated[str, typer.Option(help="NEARLINE or COLDLINE.")] = "NEARLINE",
     soft_delete_days: Annotated[
         int, typer.Option(help="Cloud Storage soft-delete retention (0 = off).", min=0)
     ] = 7,
-    age_days: Annotated[
-        int,
+    runs_per_day: Annotated[
+        int, typer.Option(help="Loads a day (cloud_run: crawl, load and transform).", min=1)
+    ] = 24,
+    transform_every_hours: Annotated[
+        int, typer.Option(help="vm: `polit transform` every this many hours (after a load).")
+    ] = 1,
+    vm_network: Annotated[
+        str,
         typer.Option(
-            help="Days of history BigQuery holds in the month estimated (it keeps all).", min=1
+            help="vm: ipv6 (an external IPv6 address, free), ipv4 (an external IPv4 address) "
+            "or nat (no external address, Cloud NAT)."
         ),
-    ] = 365,
-    runs_per_day: Annotated[int, typer.Option(help="Scheduled runs per day.", min=1)] = 24,
-    run_seconds: Annotated[float, typer.Option(help="Seconds of one `polit run`.", min=1)] = 600,
-    vcpu: Annotated[float, typer.Option(help="vCPUs of the job.", min=0.08)] = 1.0,
-    memory_gib: Annotated[float, typer.Option(help="Memory of the job, GiB.", min=0.125)] = 2.0,
+    ] = "ipv6",
+    flush_minutes: Annotated[
+        float, typer.Option(help="vm: watch writes its files this often.", min=1)
+    ] = 10,
+    watch_interval: Annotated[
+        float, typer.Option(help="vm: seconds between watch's cycles.", min=1)
+    ] = 60,
+    run_seconds: Annotated[
+        float, typer.Option(help="cloud_run: seconds of one `polit run`.", min=1)
+    ] = 600,
+    vcpu: Annotated[float, typer.Option(help="cloud_run: vCPUs of the job.", min=0.08)] = 1.0,
+    memory_gib: Annotated[
+        float, typer.Option(help="cloud_run: memory of the job, GiB.", min=0.125)
+    ] = 2.0,
+    scheduler_jobs: Annotated[
+        int, typer.Option(help="cloud_run: Cloud Scheduler jobs.", min=0)
+    ] = 1,
     boards: Annotated[int, typer.Option(help="Boards crawled (with --posts-per-day).", min=1)] = 1,
-    dbt_scan_days: Annotated[
-        float | None,
+    unbounded_manifest: Annotated[
+        bool,
         typer.Option(
-            help="Days of `posts` each dbt run reads if the models pruned partitions "
-            "(default: all of it, as the models do today)."
+            "--unbounded-manifest",
+            help="The load manifest as it is today: one document per load job, all read by "
+            "every load (default: compacted).",
         ),
-    ] = None,
-    watch: Annotated[
-        bool, typer.Option("--watch", help="Add `polit watch` as an always-on Cloud Run service.")
     ] = False,
-    scheduler_jobs: Annotated[int, typer.Option(help="Cloud Scheduler jobs.", min=0)] = 1,
     no_free_tier: Annotated[
         bool, typer.Option("--no-free-tier", help="Ignore free tiers (used by other projects).")
     ] = False,
@@ -79,12 +114,16 @@ def cost(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
 ) -> None:
-    """Estimate the monthly Google Cloud cost of the hourly pipeline from measured volume.
+    """Estimate the monthly Google Cloud cost of polit, line by line, from measured volume.
 
-    Examples: polit cost --posts-per-day 150000 ;  polit cost --lake gs://bucket/lake
+    Every dbt model and test comes from the dbt project (cost entries: polit/cost_models.toml).
+    Examples: polit cost --posts-per-day 150000 ;  polit cost --design cloud_run --json ;
+    polit cost --lake gs://bucket/lake
     """
     from polit.cost import Assumptions, CostError, Volume, estimate, load_prices, measure_lake
+    from polit.cost_dbt import CostModelError
     from polit.lake.store import Lake
+    from polit.transform.runner import DbtError
 
     if lake is None and posts_per_day is None:
         _fail("give --posts-per-day, or --lake to measure it")
@@ -101,35 +140,46 @@ def cost(
         if warehouse_bytes_per_post is not None:
             volume = volume.with_warehouse_bytes_per_post(warehouse_bytes_per_post)
         assumptions = Assumptions(
+            design=design,
             runs_per_day=runs_per_day,
+            transform_every_hours=transform_every_hours,
             retention_days=retention_days,
             cold_after_days=cold_after_days,
             cold_class=cold_class.upper(),
             soft_delete_days=soft_delete_days,
             age_days=age_days,
+            boards=boards,
+            manifest_compact_docs=None if unbounded_manifest else Assumptions.manifest_compact_docs,
+            free_tier=not no_free_tier,
             run_seconds=run_seconds,
             vcpu=vcpu,
             memory_gib=memory_gib,
-            boards=boards,
-            dbt_scan_days=dbt_scan_days,
-            watch=watch,
             scheduler_jobs=scheduler_jobs,
-            free_tier=not no_free_tier,
+            vm_network=vm_network,
+            flush_minutes=flush_minutes,
+            watch_interval=watch_interval,
         )
-        result = estimate(volume, assumptions, load_prices(prices))
-    except (CostError, FileNotFoundError) as exc:
+        with err.status("reading the dbt project …"):
+            result = estimate(volume, assumptions, load_prices(prices))
+    except (CostError, CostModelError, DbtError, FileNotFoundError) as exc:
         _fail(str(exc))
         return
     if as_json:
         out.print_json(json.dumps(result.as_dict()))
         return
-    v = result.volume
+    _print(result)
+
+
+def _print(result: object) -> None:
+    from polit.cost import DESIGNS, MIB, Estimate
+
+    assert isinstance(result, Estimate)
+    v, a = result.volume, result.assumptions
     table = Table(
-        title=f"Monthly Google Cloud estimate: {v.posts_per_day:,.0f} posts/day, raw kept "
-        f"{retention_days} days, BigQuery holding {age_days} days",
-        caption=f"Volume: {v.source}; {v.lake_bytes_per_post:,.0f} lake B/post, "
-        f"{v.warehouse_bytes_per_post:,.0f} BigQuery B/post. Prices as of "
-        f"{result.prices_as_of} ({result.currency}). Model: polit.cost.",
+        title=f"Monthly Google Cloud estimate, design {a.design}: {DESIGNS[a.design]}; "
+        f"{v.posts_per_day:,.0f} posts/day, BigQuery holding {a.age_days} days",
+        caption=f"Volume: {v.source}; {v.lake_bytes_per_post:,.0f} lake B/post. Prices as of "
+        f"{result.prices_as_of} ({result.currency}). Model: polit.cost, polit/cost_models.toml.",
     )
     for col in ("item", "quantity", "unit", "unit price", "free", "USD/month"):
         table.add_column(col, justify="left" if col in ("item", "unit") else "right")
@@ -145,9 +195,32 @@ def cost(
     table.add_section()
     table.add_row("[bold]total[/]", "", "", "", "", f"[bold]{result.total_usd_per_month:,.2f}[/]")
     out.print(table)
+    for name, total in result.designs.items():
+        if name != a.design:
+            out.print(f"design {name} ({DESIGNS[name]}): {total:,.2f} USD/month "
+                      f"(polit cost --design {name})")  # fmt: skip
     for i in result.line_items:
         if i.note:
             out.print(f"[dim]{i.name}: {i.note}[/]", highlight=False)
+    w = result.warehouse
+    models = Table(title=f"BigQuery billed per run ({w.runs} runs; MiB, every query at least "
+                         "10 MiB per table it references)")  # fmt: skip
+    for col in ("dbt model or seed", "materialized", "build", "tests"):
+        models.add_column(col, justify="right" if col in ("build", "tests") else "left")
+    for n in sorted(w.nodes, key=lambda n: -n.billed()):
+        d = n.as_dict(w.runs)
+        models.add_row(
+            n.name,
+            " ".join(x for x in (n.materialized, n.strategy) if x),
+            f"{d['build_billed_bytes'] / MIB:,.0f}",
+            f"{d['tests_billed_bytes'] / MIB:,.0f}",
+        )
+    models.add_section()
+    models.add_row("[bold]total[/]", "", "", f"[bold]{w.billed_bytes / w.runs / MIB:,.0f}[/]")
+    out.print(models)
+    stored = sum(t.gib for t in w.storage)
+    out.print(f"[dim]BigQuery stores {stored:,.1f} GiB (logical) in {len(w.storage)} tables; "
+              f"{w.unit_tests} unit tests bill nothing.[/]", highlight=False)  # fmt: skip
 
 
 def _num(x: float) -> str:

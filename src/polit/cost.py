@@ -1,38 +1,43 @@
-"""`polit cost`: the monthly Google Cloud bill of the hourly pipeline, from measured volume.
+"""`polit cost`: the monthly Google Cloud bill of polit, line by line, from measured volume.
 
 Volume is posts per day plus a few per-post sizes, measured from a lake (`measure_lake`) or
 given; prices come from `prices.toml` beside this file (dated, one public page per price).
-Every line item is quantity × unit price after the free tier; `estimate` returns them all.
+Every line item is quantity × unit price after the free tier; `estimate` returns them all
+for one design, `estimate_designs` for each of them.
 
-The model (a month is 30 days, GiB = 2^30 bytes):
+Two designs (a month is 30 days, GiB = 2^30 bytes):
 
-- Cloud Storage. Raw Parquet files (`raw/`) stay Standard for `cold_after_days`, then sit
-  in the colder class until `retention_days`, then are deleted; a deleted object stays
-  billed for `soft_delete_days`, and a cold object deleted before its class's minimum
-  storage duration (counted from creation) is billed up to it. Class A: object writes
-  (data files, the crawl state, load manifests) and listings; every lifecycle transition
-  is a Class A operation of the colder class. Class B: reads, among them the load
-  manifest, which `polit load` reads whole on every run and which grows forever.
-- BigQuery storage. Logical bytes of raw_posts, raw_threads, posts and threads; nothing
-  expires, so storage grows with `age_days`. Partitions untouched for 90 days are
-  long-term (half price).
-- BigQuery queries, on demand. Each hourly `dbt build` on BigQuery (see `dbt_scans`): the
-  `posts` model reads the raw_posts day partitions its cursor touches and, to merge, the
-  `posts` rows it already has: its `existing` CTE joins on (board, post_id), which does not
-  prune partitions, so that is the whole table, every run; the MERGE reads the keys of the
-  whole table and rewrites the partitions it updates; `threads` reads a few columns of
-  all of `posts` and all of raw_threads; the tests read their columns of whole tables.
-  So this line grows with `age_days` unless `dbt_scan_days` bounds the reads (what
-  incremental predicates and partition filters in the models would do).
-- BigQuery load jobs: free. Cloud Run: vCPU-seconds and GiB-seconds per run × runs,
-  minus the free tier; `watch` adds one always-on instance. Cloud Scheduler: jobs beyond
-  the three free ones. Artifact Registry: stored image versions. Network: the API's
-  responses are ingress (free); requests out are a few hundred bytes each.
+- `vm` (the default: complete and the cheapest): `polit watch` on one always-free e2-micro
+  VM writing the gs:// lake, and on the same VM `polit load` + `polit transform` every hour
+  into BigQuery. The VM reaches the API and Google's APIs over its external IPv6 address,
+  which is not charged; an external IPv4 address is (`vm_network`, see prices.toml).
+- `cloud_run`: the hourly Cloud Run job (`polit run`: crawl --once, load, transform) started
+  by Cloud Scheduler. It misses posts made and deleted within the hour.
+
+What each line counts:
+
+- Cloud Storage. Raw Parquet files (`raw/`) stay Standard until `cold_after_days` (never by
+  default: a year of /pol/'s raw files, 30 days kept, is ~1 GiB, inside the free 5 GiB), then
+  the colder class until `retention_days`, then are deleted; a deleted object stays billed for
+  `soft_delete_days`, and a cold object deleted before its class's minimum duration is billed
+  up to it. Class A: object writes (data files, crawl state, watch's heartbeat after every
+  cycle, load manifests) and listings (1,000 objects a page); each lifecycle transition is a
+  Class A operation of the colder class. Class B: reads (the load manifest, each file a load
+  job reads, the crawl state, health checks). The load manifest is bounded: compacted into one
+  document once it holds `manifest_compact_docs` job documents (`None`: today's manifest,
+  one document per load job forever, every one read by every load).
+- BigQuery: see polit.cost_dbt (every dbt model and test from the dbt project, each run at the
+  history it sees; storage per table). Load jobs are free.
+- Compute Engine (vm): the e2-micro instance and its standard persistent disk (free tier);
+  the external address (IPv6: free; IPv4 or Cloud NAT: charged).
+- Cloud Run (cloud_run): vCPU-seconds and GiB-seconds per run, minus the free tier; Cloud
+  Scheduler: jobs beyond the three free ones.
+- Artifact Registry: the image versions kept. Network: the API's responses are ingress (free);
+  out go the requests (~500 B each) and TCP acknowledgements (~2% of the bytes received).
 """
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -43,6 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from polit.cost_dbt import CostModels, DbtProject, Sizes, WarehouseMonth, load_cost_models
 from polit.lake.schema import TABLES
 from polit.lake.stats import read_table
 from polit.lake.store import Lake, LakeFile
@@ -52,40 +58,42 @@ GIB = 2**30
 TIB = 2**40
 MIB = 2**20
 DAYS_PER_MONTH = 30
+HOURS_PER_MONTH = 24 * DAYS_PER_MONTH
 SECONDS_PER_DAY = 86400
 COLD_CLASSES = ("NEARLINE", "COLDLINE")
-FREE_TIER_GCS_REGIONS = {"us-central1", "us-east1", "us-west1"}
+DESIGNS = {
+    "vm": "polit watch on an always-free e2-micro VM, hourly load + transform on it",
+    "cloud_run": "hourly Cloud Run job (crawl --once, load, transform) from Cloud Scheduler",
+}
+VM_NETWORKS = ("ipv6", "ipv4", "nat")
+FREE_TIER_REGIONS = {"us-central1", "us-east1", "us-west1"}  # GCS 5 GiB, the e2-micro
 
-# Measured on the recorded /pol/ board (shared fixture pol-2023-03-27, 11 snapshots about
-# an hour apart, crawled by polit; `polit cost --lake` measures your own lake instead):
-# 59,993 posts, 62,103 raw post rows, 3,056 raw thread rows, 1,186 threads; the board
-# made 109,749 posts/day while it was recorded (a Monday in March 2023).
+# The base sizes of the four tables `polit cost --lake` can measure (the rest scale with posts):
+# cost_models.toml, measured on the recorded /pol/ board (shared fixture pol-2023-03-27, 11
+# snapshots about an hour apart, crawled by polit): 59,993 posts, 62,103 raw post rows,
+# 3,056 raw thread rows, 1,186 threads; the board made 109,749 posts/day then.
+_BASE = load_cost_models().tables
+POL_RAW_ROWS_PER_POST = _BASE["raw_posts"].rows_per_post
+POL_RAW_ROW_BYTES = _BASE["raw_posts"].row_bytes
+POL_POSTS_ROW_BYTES = _BASE["posts"].row_bytes
+POL_RAW_THREADS_BYTES_PER_POST = _BASE["raw_threads"].rows_per_post * _BASE["raw_threads"].row_bytes
+POL_THREADS_BYTES_PER_POST = _BASE["threads"].rows_per_post * _BASE["threads"].row_bytes
 POL_LAKE_BYTES_PER_POST = 195.0  # Parquet (zstd), posts + threads files
-POL_RAW_ROWS_PER_POST = 1.035  # versions and tombstones beside first sightings
-POL_RAW_ROW_BYTES = 513.0  # BigQuery logical bytes of one raw_posts row
-POL_POSTS_ROW_BYTES = 542.0  # ... of one `posts` row (same content, dbt's columns)
-POL_RAW_THREADS_BYTES_PER_POST = 4.3  # raw_threads logical bytes per post
-POL_THREADS_BYTES_PER_POST = 4.35  # `threads` logical bytes per post
-POL_FILES_PER_RUN = 2.0  # one posts and one threads file per board per crawl
-POL_REQUESTS_PER_RUN = 330  # per board per hourly cycle (bench/results.md: 315-331)
-POL_RESPONSE_BYTES = 6_300_000  # the API's responses per board per cycle (bench: 5.7-6.6 MB)
-REQUEST_BYTES = 500  # one GET with its headers, out to the API
-
+POL_FILES_PER_RUN = 2.0  # one posts and one threads file per board per crawl (or flush)
+THREADS_ROW_BYTES = _BASE["threads"].row_bytes
 # Logical bytes of a `posts` row beyond the raw columns it keeps: `url` (~58), five
 # timestamps (40), five booleans (5), `board` (5).
 POSTS_EXTRA_BYTES = 108
-THREADS_ROW_BYTES = 220  # one `threads` row: ids, topic, url, counts, flags, 9 timestamps
-KEY_BYTES = 13  # (board, post_id): STRING 'pol' (2 + 3) + INT64
-CURSOR_BYTES = 8  # max(loaded_at): one TIMESTAMP column
-THREADS_POSTS_COLUMNS_BYTES = 60  # columns of `posts` the threads model reads
-POSTS_TESTS_BYTES = 78  # columns of `posts` its 10 tests read, summed over the tests
-RAW_TESTS_BYTES = 29  # raw_posts columns the staging tests read (board, no, thread_no, observed_at)
-# Day partitions of raw_posts the posts model scans per run, averaged over the 24 runs of
-# a day: today's partition so far (12.5/24 of a day on average) plus all of yesterday's
-# when the 6-hour lookback crosses midnight (6 runs of 24).
-RAW_DAYS_PER_RUN = 12.5 / 24 + 6 / 24
-MERGE_SOURCE_HOURS = 7  # touched posts per run: the cursor's 6-hour lookback + the new hour
-MERGE_UPDATED_DAYS = 1.0  # post-hour partitions a merge rewrites (live threads' posts)
+# API requests per post the board makes, and what one answers: the coverage bench (bench/
+# results.md: 12 h of synthetic /pol/, 69,696 posts: watch 8,842 requests, hourly crawls
+# 4,263) and the recording (hourly cycles of ~330 requests answering ~6.3 MB).
+WATCH_REQUESTS_PER_POST = 8842 / 69696
+HOURLY_REQUESTS_PER_POST = 4263 / 69696
+RESPONSE_BYTES_PER_REQUEST = 6_300_000 / 330
+REQUEST_BYTES = 500  # one GET with its headers, out to the API
+ACK_SHARE = 0.02  # TCP acknowledgements sent per byte received (one ~60 B ACK per 2 segments)
+MANIFEST_DOC_FILES = 2  # job documents per load: one per table (batches of 500 files)
+LIST_PAGE = 1000  # objects per Cloud Storage list call
 
 
 class CostError(ValueError):
@@ -340,40 +348,54 @@ def _sample(lake: Lake, table: str, files: Sequence[LakeFile]) -> pa.Table:
 # ---- assumptions and the estimate -------------------------------------------------------------
 @dataclass(frozen=True)
 class Assumptions:
-    """How the pipeline runs. Defaults: terraform/envs/dev and one board."""
+    """How polit runs. Defaults: terraform/envs/dev, one board, the `vm` design."""
 
-    runs_per_day: int = 24
+    design: str = "vm"
+    runs_per_day: int = 24  # loads (and crawls + transforms, for cloud_run)
+    transform_every_hours: int = 1  # vm: `polit transform` after every load, or less often
     retention_days: int = 30  # raw lake objects deleted after (lifecycle)
-    cold_after_days: int = 7  # ... moved to `cold_class` after
+    cold_after_days: int | None = None  # ... moved to `cold_class` after; None: never
     cold_class: str = "NEARLINE"
     soft_delete_days: int = 7  # Cloud Storage's default soft-delete retention
-    age_days: int = 365  # days of history BigQuery holds in the month estimated
-    run_seconds: float = 600.0  # one `polit run`: ~330 requests at 1/s, load, dbt build
-    vcpu: float = 1.0
-    memory_gib: float = 2.0
+    age_days: int = 365  # days of history BigQuery holds at the end of the month estimated
     boards: int = 1
-    dbt_scan_days: float | None = None  # None: the models read all of `posts` every run
-    watch: bool = False  # `polit watch` as an always-on Cloud Run service
-    scheduler_jobs: int = 1
-    image_gib: float = 0.4  # compressed image: Python, pyarrow, DuckDB, dbt, Google clients
-    image_versions: int = 5  # the registry's cleanup policy keeps this many
+    manifest_compact_docs: int | None = 24  # None: the manifest as it is today, unbounded
+    registry_gib: float = 1.0  # two versions of the ~0.7 GiB image, base layers shared
     free_tier: bool = True
     region: str = "us-central1"
+    # cloud_run
+    run_seconds: float = 600.0  # one `polit run`: crawl at 1 request/s, load, dbt build
+    vcpu: float = 1.0
+    memory_gib: float = 2.0
+    scheduler_jobs: int = 1
+    # vm
+    vm_network: str = "ipv6"
+    disk_gb: float = 10.0  # the boot disk (Container-Optimized OS needs 10 GB)
+    watch_interval: float = 60.0  # seconds between watch's cycles: a heartbeat write each
+    flush_minutes: float = 10.0  # watch writes its files (and state) this often
+    health_check_minutes: float = 5.0  # the image's HEALTHCHECK reads the heartbeat
 
     def validate(self) -> None:
+        if self.design not in DESIGNS:
+            raise CostError(f"design must be one of {', '.join(DESIGNS)}")
+        if self.vm_network not in VM_NETWORKS:
+            raise CostError(f"vm network must be one of {', '.join(VM_NETWORKS)}")
         if not 1 <= self.runs_per_day <= 24 * 60:
             raise CostError("runs per day must be between 1 and 1440")
+        if self.transform_every_hours not in (1, 2, 3, 4, 6, 8, 12, 24):
+            raise CostError("transform every hours must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24)")
         if self.retention_days < 1:
             raise CostError("retention days must be >= 1")
-        if self.cold_after_days < 0:
+        if self.cold_after_days is not None and self.cold_after_days < 0:
             raise CostError("cold-after days must be >= 0")
         if self.cold_class.upper() not in COLD_CLASSES:
             raise CostError(f"cold class must be one of {', '.join(COLD_CLASSES)}")
         if self.age_days < 1:
             raise CostError("age days must be >= 1")
-        if self.dbt_scan_days is not None and self.dbt_scan_days <= 0:
-            raise CostError("dbt scan days must be > 0")
-        for name in ("run_seconds", "vcpu", "memory_gib", "boards", "image_gib"):
+        if self.manifest_compact_docs is not None and self.manifest_compact_docs < 1:
+            raise CostError("manifest compaction needs at least 1 document")
+        for name in ("run_seconds", "vcpu", "memory_gib", "boards", "watch_interval",
+                     "flush_minutes", "health_check_minutes", "disk_gb"):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise CostError(f"{name.replace('_', ' ')} must be > 0")
 
@@ -382,9 +404,17 @@ class Assumptions:
         return self.runs_per_day * DAYS_PER_MONTH
 
     @property
+    def transforms_per_day(self) -> int:
+        """`polit transform` runs a day: each `polit run` on Cloud Run; on the VM, every
+        `transform_every_hours` (each after a load)."""
+        if self.design == "cloud_run":
+            return self.runs_per_day
+        return min(self.runs_per_day, 24 // self.transform_every_hours)
+
+    @property
     def cold(self) -> bool:
         """Raw objects reach the colder class before they are deleted."""
-        return self.cold_after_days < self.retention_days
+        return self.cold_after_days is not None and self.cold_after_days < self.retention_days
 
 
 @dataclass
@@ -412,253 +442,116 @@ class Estimate:
     assumptions: Assumptions
     prices_as_of: str
     currency: str
-    dbt_scans: list[dict[str, Any]]
+    warehouse: WarehouseMonth
+    designs: dict[str, float] = field(default_factory=dict)  # design -> total, every design
 
     def as_dict(self) -> dict[str, Any]:
         volume = asdict(self.volume)
         volume["warehouse_bytes_per_post"] = round(self.volume.warehouse_bytes_per_post, 1)
+        w = self.warehouse
         return {
+            "design": self.assumptions.design,
             "total_usd_per_month": round(self.total_usd_per_month, 2),
+            "designs": {
+                name: {"total_usd_per_month": round(total, 2), "description": DESIGNS[name]}
+                for name, total in self.designs.items()
+            },
             "currency": self.currency,
             "prices_as_of": self.prices_as_of,
             "volume": volume,
             "assumptions": asdict(self.assumptions),
             "line_items": [{**asdict(i), "billable_quantity": i.billable} for i in self.line_items],
-            "bigquery_bytes_per_run": self.dbt_scans,
+            "bigquery": {
+                "transform_runs": w.runs,
+                "billed_tib": round(w.billed_bytes / TIB, 4),
+                "billed_gib_per_run": round(w.billed_bytes / w.runs / GIB, 4),
+                "table_references_per_run": w.table_refs_per_run,
+                "unit_tests": w.unit_tests,
+            },
+            "bigquery_bytes_per_run": [n.as_dict(w.runs) for n in w.nodes],
+            "bigquery_storage": [t.as_dict() for t in w.storage],
         }
 
 
 def estimate(
-    volume: Volume, assumptions: Assumptions | None = None, prices: PriceTable | None = None
+    volume: Volume,
+    assumptions: Assumptions | None = None,
+    prices: PriceTable | None = None,
+    project: DbtProject | None = None,
 ) -> Estimate:
-    """Every line item of the monthly bill, and their sum."""
+    """Every line item of the monthly bill of the chosen design, and their sum; `designs`
+    holds the total of every design."""
+    from polit.cost_dbt import dbt_project
+
     a = assumptions or Assumptions()
     p = prices or load_prices()
     volume.validate()
     a.validate()
-    items: list[LineItem] = []
+    project = project or dbt_project()
+    months: dict[int, WarehouseMonth] = {}  # by transforms a day
+    items: dict[str, list[LineItem]] = {}
+    for design in DESIGNS:
+        one = replace(a, design=design)
+        runs = one.transforms_per_day
+        if runs not in months:
+            months[runs] = warehouse_month(volume, one, p, project)
+        items[design] = line_items(volume, one, p, months[runs])
+    totals = {d: sum(i.usd_per_month for i in lines) for d, lines in items.items()}
+    return Estimate(
+        totals[a.design], items[a.design], volume, a, p.as_of, p.currency,
+        months[a.transforms_per_day], totals,
+    )  # fmt: skip
 
-    def add(
-        name: str,
-        service: str,
-        quantity: float,
-        price: str,
-        free: str | float = 0.0,
-        unit: str | None = None,
-        note: str = "",
-    ) -> None:
-        pr = p[price]
-        free_q = (p[free].value if isinstance(free, str) else free) if a.free_tier else 0.0
-        item = LineItem(
-            name, service, quantity, unit or pr.unit, pr.unit_price, free_q, price=price, note=note
-        )
-        item.usd_per_month = item.billable * item.unit_price
-        items.append(item)
 
-    posts_day = volume.posts_per_day  # all boards together
-    # ---- Cloud Storage
-    lake_day = posts_day * volume.lake_bytes_per_post
-    gcs_free = a.region in FREE_TIER_GCS_REGIONS
-    cold = a.cold_class.upper()
-    if a.cold:
-        min_days = p[f"gcs_{cold.lower()}_min_days"].value
-        billed_cold_days = max(a.retention_days + a.soft_delete_days, min_days) - a.cold_after_days
-        add(
-            "Cloud Storage: Standard (raw, first days)",
-            "Cloud Storage",
-            lake_day * a.cold_after_days / GIB,
-            "gcs_standard_storage",
-            "gcs_free_standard_storage" if gcs_free else 0.0,
-            note=f"{a.cold_after_days} days of raw files",
-        )
-        add(
-            f"Cloud Storage: {cold.title()} (raw, until deleted)",
-            "Cloud Storage",
-            lake_day * billed_cold_days / GIB,
-            f"gcs_{cold.lower()}_storage",
-            note=f"days {a.cold_after_days}-{a.retention_days} + {a.soft_delete_days} "
-            f"soft-deleted: {billed_cold_days:g} days billed (minimum {min_days:g} from creation)",
-        )
+def warehouse_month(
+    volume: Volume, a: Assumptions, p: PriceTable, project: DbtProject
+) -> WarehouseMonth:
+    """BigQuery's month: the dbt project's queries and storage at this volume."""
+    from polit.cost_dbt import project_costs, window_days
+
+    models = load_cost_models()
+    runs = a.transforms_per_day
+
+    def sizes_for(tables: dict[str, Any], dbt_vars: dict[str, Any]) -> Sizes:
+        return volume_sizes(volume, models, dbt_vars, window_days(dbt_vars, runs))
+
+    return project_costs(
+        project,
+        models,
+        sizes_for,
+        runs,
+        a.age_days,
+        p["bigquery_min_query_mib_per_table"].value * MIB,
+        DAYS_PER_MONTH,
+    )
+
+
+def volume_sizes(
+    volume: Volume, models: CostModels, dbt_vars: dict[str, Any], days: dict[str, float]
+) -> Sizes:
+    """The cost tables scaled to the volume (measured or given)."""
+    t = models.tables
+    factors = {
+        "raw_posts": volume.raw_row_bytes / t["raw_posts"].row_bytes,
+        "posts": volume.posts_row_bytes / t["posts"].row_bytes,
+        "raw_threads": volume.raw_threads_bytes_per_post / POL_RAW_THREADS_BYTES_PER_POST,
+        "threads": volume.threads_bytes_per_post / POL_THREADS_BYTES_PER_POST,
+    }
+    rows = {"raw_posts": volume.raw_rows_per_post / t["raw_posts"].rows_per_post}
+    return Sizes(t, volume.posts_per_day, factors, rows, days)
+
+
+def line_items(
+    volume: Volume, a: Assumptions, p: PriceTable, warehouse: WarehouseMonth
+) -> list[LineItem]:
+    from polit.cost_lines import Bill
+
+    bill = Bill(p, a.free_tier)
+    bill.cloud_storage(volume, a)
+    bill.bigquery(volume, a, warehouse)
+    if a.design == "vm":
+        bill.compute_engine(volume, a)
     else:
-        add(
-            "Cloud Storage: Standard (raw)",
-            "Cloud Storage",
-            lake_day * (a.retention_days + a.soft_delete_days) / GIB,
-            "gcs_standard_storage",
-            "gcs_free_standard_storage" if gcs_free else 0.0,
-            note=f"{a.retention_days} days + {a.soft_delete_days} soft-deleted",
-        )
-
-    runs = a.runs_per_month
-    files_run = volume.files_per_run
-    manifests = 2 * a.runs_per_day * a.age_days  # one per table per load, never deleted
-    files_kept = files_run * a.runs_per_day * a.retention_days
-    writes = files_run + a.boards + 2  # data files, crawl state per board, 2 manifests
-    listings = 2 * math.ceil(files_kept / 2 / 1000) + math.ceil(manifests / 1000)
-    add(
-        "Cloud Storage: Class A (writes, listings)",
-        "Cloud Storage",
-        (writes + listings) * runs,
-        "gcs_class_a_standard",
-        "gcs_free_class_a" if gcs_free else 0.0,
-        note=f"{writes:g} writes + {listings} list pages per run",
-    )
-    if a.cold:
-        add(
-            f"Cloud Storage: lifecycle to {cold.title()}",
-            "Cloud Storage",
-            files_run * runs,
-            f"gcs_class_a_{cold.lower()}",
-            note="one Class A operation per object moved",
-        )
-    reads = a.boards + files_run + manifests + 4  # state, load job reads, manifest, metadata
-    add(
-        "Cloud Storage: Class B (reads)",
-        "Cloud Storage",
-        reads * runs,
-        "gcs_class_b_standard",
-        "gcs_free_class_b" if gcs_free else 0.0,
-        note=f"{reads:,.0f} per run, of which {manifests:,} load-manifest documents "
-        f"(`polit load` reads them all; they grow {2 * a.runs_per_day}/day)",
-    )
-
-    # ---- BigQuery storage
-    bq_day = posts_day * volume.warehouse_bytes_per_post
-    lt_after = p["bigquery_long_term_after_days"].value
-    active_days = min(a.age_days, lt_after)
-    add(
-        "BigQuery: active storage",
-        "BigQuery",
-        bq_day * active_days / GIB,
-        "bigquery_active_storage",
-        "bigquery_free_storage",
-        note=f"newest {active_days:g} days, {volume.warehouse_bytes_per_post:,.0f} B/post",
-    )
-    add(
-        "BigQuery: long-term storage",
-        "BigQuery",
-        bq_day * max(0, a.age_days - lt_after) / GIB,
-        "bigquery_long_term_storage",
-        note="partitions untouched for 90 days",
-    )
-    # ---- BigQuery queries
-    scans = dbt_scans(volume, a, posts_day, p["bigquery_min_query_mib_per_table"].value * MIB)
-    per_run = sum(s["billed_bytes"] for s in scans)
-    window = "all of `posts`" if a.dbt_scan_days is None else f"{a.dbt_scan_days:g} days"
-    add(
-        "BigQuery: queries (hourly dbt build)",
-        "BigQuery",
-        per_run * runs / TIB,
-        "bigquery_on_demand_query",
-        "bigquery_free_query",
-        note=f"{per_run / GIB:,.2f} GiB per run, reading {window} ({a.age_days} days of history)",
-    )
-    add(
-        "BigQuery: load jobs",
-        "BigQuery",
-        posts_day * DAYS_PER_MONTH * volume.lake_bytes_per_post / GIB,
-        "bigquery_batch_load",
-        note="batch loads from Cloud Storage are free",
-    )
-
-    # ---- Cloud Run
-    seconds = a.run_seconds * runs
-    watch_seconds = SECONDS_PER_DAY * DAYS_PER_MONTH if a.watch else 0
-    what = f"{runs} runs × {a.run_seconds:g} s" + (" + watch service" if a.watch else "")
-    add(
-        "Cloud Run: vCPU",
-        "Cloud Run",
-        a.vcpu * (seconds + watch_seconds),
-        "cloud_run_cpu",
-        "cloud_run_free_cpu",
-        note=f"{what} × {a.vcpu:g} vCPU",
-    )
-    add(
-        "Cloud Run: memory",
-        "Cloud Run",
-        a.memory_gib * (seconds + watch_seconds),
-        "cloud_run_memory",
-        "cloud_run_free_memory",
-        note=f"{what} × {a.memory_gib:g} GiB",
-    )
-    # ---- Scheduler, registry, network
-    add(
-        "Cloud Scheduler: jobs",
-        "Cloud Scheduler",
-        a.scheduler_jobs,
-        "scheduler_job",
-        "scheduler_free_jobs",
-    )
-    add(
-        "Artifact Registry: images",
-        "Artifact Registry",
-        a.image_gib * a.image_versions,
-        "artifact_registry_storage",
-        "artifact_registry_free_storage",
-        note=f"{a.image_versions} versions × {a.image_gib:g} GiB",
-    )
-    requests = POL_REQUESTS_PER_RUN * a.boards * runs
-    add(
-        "Network: API responses in",
-        "Network",
-        POL_RESPONSE_BYTES * a.boards * runs / GIB,
-        "network_ingress",
-        note="ingress is free",
-    )
-    add(
-        "Network: internet egress",
-        "Network",
-        requests * REQUEST_BYTES / GIB,
-        "network_internet_egress",
-        "network_free_egress",
-        note=f"{requests:,} API requests of ~{REQUEST_BYTES} B",
-    )
-
-    total = sum(i.usd_per_month for i in items)
-    return Estimate(total, items, volume, a, p.as_of, p.currency, scans)
-
-
-def dbt_scans(
-    volume: Volume, a: Assumptions, posts_day: float, min_bytes: float
-) -> list[dict[str, Any]]:
-    """Bytes one hourly `dbt build` processes on BigQuery, by step (see the module doc).
-
-    A step is billed at least `min_bytes` (10 MiB) per table it references."""
-    history = posts_day * a.age_days  # rows of `posts`
-    window = history if a.dbt_scan_days is None else posts_day * min(a.dbt_scan_days, a.age_days)
-    raw_rows = window * volume.raw_rows_per_post
-    recent_raw = posts_day * RAW_DAYS_PER_RUN * volume.raw_rows_per_post
-    source_rows = posts_day * MERGE_SOURCE_HOURS / 24
-    thread_bytes = posts_day * a.age_days * volume.raw_threads_bytes_per_post
-    threads_model = posts_day * a.age_days * volume.threads_bytes_per_post
-    steps = [
-        ("posts: cursor max(loaded_at)", window * CURSOR_BYTES, 1),
-        ("posts: new raw rows (day partitions)", recent_raw * volume.raw_row_bytes, 1),
-        ("posts: existing rows (join on post_id)", window * volume.posts_row_bytes, 1),
-        (
-            "posts: merge keys + source",
-            window * KEY_BYTES + source_rows * volume.posts_row_bytes,
-            2,
-        ),
-        (
-            "posts: merge rewrites updated partitions",
-            posts_day * MERGE_UPDATED_DAYS * volume.posts_row_bytes,
-            0,
-        ),
-        ("threads: cursors", 2 * CURSOR_BYTES * threads_model / THREADS_ROW_BYTES, 2),
-        ("threads: posts columns", window * THREADS_POSTS_COLUMNS_BYTES, 2),
-        ("threads: raw_threads", thread_bytes, 1),
-        ("threads: merge (whole table)", 2 * threads_model, 2),
-        ("tests: posts", window * POSTS_TESTS_BYTES, 11),
-        ("tests: staging (raw_posts)", raw_rows * RAW_TESTS_BYTES, 4),
-        ("tests: threads and raw_threads", threads_model * 0.2 + thread_bytes * 0.3, 8),
-    ]
-    return [
-        {
-            "step": name,
-            "bytes": round(b),
-            "table_refs": refs,
-            "billed_bytes": round(max(b, refs * min_bytes)),
-        }
-        for name, b, refs in steps
-    ]
+        bill.cloud_run(a)
+    bill.registry_and_network(volume, a)
+    return bill.items
