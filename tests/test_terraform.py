@@ -21,7 +21,7 @@ hcl2 = pytest.importorskip("hcl2")
 ROOT = Path(__file__).resolve().parents[1] / "terraform"
 MODULES = ROOT / "modules"
 ENV = ROOT / "envs" / "dev"
-MODULE_NAMES = ("lake", "warehouse", "iam", "registry", "runner")
+MODULE_NAMES = ("lake", "warehouse", "iam", "registry", "runner", "vm")
 OPTIONS = hcl2.SerializationOptions(
     strip_string_quotes=True, with_comments=False, explicit_blocks=False
 )
@@ -148,7 +148,7 @@ def test_references_resolve() -> None:
         assert used <= declared, f"{directory}: undeclared {sorted(used - declared)}"
 
     calls = module_calls(ENV)
-    assert {"lake", "warehouse", "registry", "iam", "runner"} <= set(calls)
+    assert {"lake", "warehouse", "registry", "iam", "runner", "vm"} <= set(calls)
     env_text = "\n".join(p.read_text() for p in ENV.glob("*.tf"))
     for name, body in calls.items():
         source = (ENV / body["source"]).resolve()
@@ -170,7 +170,8 @@ def test_tfvars_example_parses_and_sets_only_declared_variables() -> None:
     required = {v for v, b in declared.items() if "default" not in b}
     assert required <= set(values), f"example leaves out {sorted(required - set(values))}"
     assert values["schedule"] == "25 * * * *"
-    assert values["raw_retention_days"] > values["cold_after_days"]
+    assert values["runner"] == "vm"
+    assert "cold_after_days" not in values  # raw files stay Standard by default
 
 
 # ---- the lake bucket ------------------------------------------------------------------------
@@ -185,11 +186,18 @@ def test_bucket_is_private_with_cold_and_delete_lifecycle_rules() -> None:
     assert one(b["versioning"])["enabled"] == "${var.versioning}"
 
     rules = {one(r["action"])["type"]: r for r in b["lifecycle_rule"]}
-    assert set(rules) == {"SetStorageClass", "Delete"}
-    cold = rules["SetStorageClass"]
-    assert one(cold["condition"])["age"] == "${var.cold_after_days}"
-    assert one(cold["condition"])["matches_prefix"] == ["${var.raw_prefix}"]
-    assert one(cold["action"])["storage_class"] == "${var.cold_storage_class}"
+    assert set(rules) == {"Delete"}
+    # the move to a colder class only when asked for (null: Standard until deleted)
+    assert len(b["dynamic"]) == 2  # the cold move and the noncurrent-versions delete
+    cold = next(
+        d["lifecycle_rule"] for d in b["dynamic"] if "cold" in d["lifecycle_rule"]["for_each"]
+    )
+    assert cold["for_each"] == "${var.cold_after_days == null ? [] : [var.cold_after_days]}"
+    content = one(cold["content"])
+    assert one(content["condition"])["age"] == "${lifecycle_rule.value}"
+    assert one(content["condition"])["matches_prefix"] == ["${var.raw_prefix}"]
+    assert one(content["action"])["storage_class"] == "${var.cold_storage_class}"
+    assert variables(MODULES / "lake")["cold_after_days"]["default"] is None
     delete = rules["Delete"]
     assert one(delete["condition"])["age"] == "${var.delete_after_days}"
     assert one(delete["condition"])["matches_prefix"] == ["${var.raw_prefix}"]
@@ -200,8 +208,8 @@ def test_lake_retention_variables_are_validated() -> None:
     cls = one(v["cold_storage_class"]["validation"])["condition"]
     assert "NEARLINE" in cls and "COLDLINE" in cls
     m = one(v["delete_after_days"]["validation"])["condition"]
-    assert "var.delete_after_days > var.cold_after_days" in m
-    assert v["delete_after_days"]["default"] > v["cold_after_days"]["default"]
+    assert "var.delete_after_days > coalesce(var.cold_after_days, 0)" in m
+    assert "var.cold_after_days == null" in one(v["cold_after_days"]["validation"])["condition"]
     assert v["raw_prefix"]["default"] == "raw/"
     env = module_calls(ENV)["lake"]
     assert env["raw_prefix"] == "${var.lake_prefix}/raw/"  # raw files only, never _polit/
@@ -248,10 +256,18 @@ def test_bucket_grants_are_object_creator_and_viewer_or_scoped_to_polit_document
         if "condition" in g:
             expr = one(g["condition"])["expression"]
             assert expr.startswith("resource.name.startsWith(")
-            assert re.search(r"_polit/(state|manifest)/", expr), (name, expr)
-    # overwriting the crawl state needs storage.objects.delete: only on the state prefix
-    state = grants["collector_state_overwrite"]
-    assert "_polit/state/" in one(state["condition"])["expression"]
+            prefixes = re.findall(r'startsWith\("\$\{local\.objects\}([^"]+)"\)', expr)
+            assert prefixes, (name, expr)
+            assert set(prefixes) <= {"_polit/state/", "_polit/status/", "_polit/manifest/"}
+        else:
+            assert g["role"] != "roles/storage.objectUser", name  # delete only under _polit/
+    # overwriting needs storage.objects.delete: the crawl state and watch's heartbeat only
+    state = one(grants["collector_state_overwrite"]["condition"])["expression"]
+    assert "_polit/state/" in state and "_polit/status/" in state and "manifest" not in state
+    # compacting the load manifest deletes its documents: the manifest prefix only
+    manifest = grants["loader_manifest_writer"]
+    assert manifest["role"] == "roles/storage.objectUser" and "count" not in manifest
+    assert "_polit/manifest/" in one(manifest["condition"])["expression"]
 
 
 def test_dataset_grant_is_data_editor_on_the_dataset_only() -> None:
@@ -292,6 +308,7 @@ def test_cloud_run_job_runs_polit_run_with_the_cloud_settings() -> None:
     assert "< 3600" in one(v["task_timeout_seconds"]["validation"])["condition"]
 
     call = module_calls(ENV)["runner"]
+    assert call["count"] == "${local.on_cloud_run ? 1 : 0}"
     assert '["run"]' in call["args"]  # `polit run` unless identities are split
     assert call["lake_url"] == "${local.lake_url}"
     env_locals = one(parse(ENV / "main.tf")["locals"])
@@ -325,16 +342,140 @@ def test_scheduler_runs_the_job_hourly_at_25_utc_with_an_invoker_token() -> None
         assert not t.startswith("google_cloud_run_v2_service_iam"), t  # no invoker on watch
 
 
-def test_watch_service_is_optional_internal_and_single_instance() -> None:
-    services = of_type("google_cloud_run_v2_service")
-    assert list(services) == ["watch"]
-    s = services["watch"]
-    assert s["count"] == "${var.enable_watch ? 1 : 0}"
-    assert variables(MODULES / "runner")["enable_watch"]["default"] is False
-    assert s["ingress"] == "INGRESS_TRAFFIC_INTERNAL_ONLY"
-    scaling = one(one(s["template"])["scaling"])
-    assert scaling == {"min_instance_count": 1, "max_instance_count": 1}
-    assert one(one(s["template"])["containers"])["args"] == "${var.watch_args}"
+# ---- one runner: the free VM or the Cloud Run job ---------------------------------------------
+def test_exactly_one_runner_crawls_the_lake() -> None:
+    v = variables(ENV)
+    assert v["runner"]["default"] == "vm"
+    assert (
+        'contains(["vm", "cloud_run"], var.runner)' in one(v["runner"]["validation"])["condition"]
+    )
+    assert "enable_watch" not in v and "enable_watch" not in variables(MODULES / "runner")
+    env_locals = one(parse(ENV / "main.tf")["locals"])
+    assert env_locals["on_vm"] == '${var.runner == "vm"}'
+    assert env_locals["on_cloud_run"] == '${var.runner == "cloud_run"}'
+    calls = module_calls(ENV)
+    # every crawler is created by one value of `runner` only: never two on one lake
+    assert calls["vm"]["count"] == "${local.on_vm ? 1 : 0}"
+    assert calls["runner"]["count"] == "${local.on_cloud_run ? 1 : 0}"
+    assert calls["load_runner"]["count"] == "${local.on_cloud_run && var.split_identities ? 1 : 0}"
+    assert "crawl" not in str(calls["load_runner"]["args"])  # it only loads and transforms
+    assert not of_type("google_cloud_run_v2_service")  # no watch service on Cloud Run any more
+    split = one(v["split_identities"]["validation"])["condition"]
+    assert 'var.split_identities && var.runner == "vm"' in split
+    # the scheduler and the job live in the runner module only
+    assert [p.parent.name for t, _, _, p in resources() if t == "google_cloud_scheduler_job"] == [
+        "runner"
+    ]
+    assert [p.parent.name for t, _, _, p in resources() if t == "google_compute_instance"] == ["vm"]
+
+
+def test_vm_is_the_free_e2_micro_with_ipv6_out_and_nothing_in() -> None:
+    v = variables(MODULES / "vm")
+    assert v["machine_type"]["default"] == "e2-micro"
+    regions = one(v["region"]["validation"])["condition"]
+    assert all(r in regions for r in ("us-central1", "us-east1", "us-west1"))
+    assert v["disk_gb"]["default"] == 10 and "<= 30" in one(v["disk_gb"]["validation"])["condition"]
+    assert v["external_ipv4"]["default"] is False
+    assert v["boot_image"]["default"] == "cos-cloud/cos-stable"
+
+    vm = of_type("google_compute_instance", MODULES / "vm")["vm"]
+    assert vm["can_ip_forward"] is False
+    assert one(one(vm["boot_disk"])["initialize_params"])["type"] == "pd-standard"
+    assert one(vm["scheduling"])["preemptible"] is False  # the free tier is a standard VM
+    shielded = one(vm["shielded_instance_config"])
+    assert shielded["enable_secure_boot"] is True and shielded["enable_vtpm"] is True
+    nic = one(vm["network_interface"])
+    assert nic["stack_type"] == "IPV4_IPV6"
+    assert one(nic["ipv6_access_config"])["network_tier"] == "PREMIUM"
+    assert "access_config" not in nic  # no IPv4 address unless asked for:
+    ipv4 = one(nic["dynamic"])["access_config"]
+    assert ipv4["for_each"] == "${var.external_ipv4 ? [1] : []}"
+    sa = one(vm["service_account"])
+    assert sa["email"] == "${var.service_account_email}"  # never the default account
+    assert vm["metadata"]["block-project-ssh-keys"] == "true"
+    assert "serial-port-enable" not in vm["metadata"]
+
+    subnet = of_type("google_compute_subnetwork", MODULES / "vm")["subnet"]
+    assert subnet["stack_type"] == "IPV4_IPV6" and subnet["ipv6_access_type"] == "EXTERNAL"
+    assert subnet["private_ip_google_access"] is True  # Google's APIs over IPv4, no NAT
+    rules = of_type("google_compute_firewall", MODULES / "vm")
+    assert {r["direction"] for r in rules.values()} == {"INGRESS"}
+    assert all("allow" not in r and one(r["deny"])["protocol"] == "all" for r in rules.values())
+    assert sorted(r for rule in rules.values() for r in rule["source_ranges"]) == [
+        "0.0.0.0/0",
+        "::/0",
+    ]
+    assert not of_type("google_compute_router_nat")  # Cloud NAT costs more than IPv6 (free)
+
+
+def render_template(path: Path, values: dict[str, Any]) -> str:
+    """Terraform's templatefile for what cloud-init.yaml.tftpl uses: ${name} and one
+    `%{ for key, value in name ~}` loop with `%{ endfor ~}`."""
+    text = path.read_text()
+
+    def loop(m: re.Match[str]) -> str:
+        key, value, name, body = m.groups()
+        return "".join(
+            body.replace("${" + key + "}", k).replace("${" + value + "}", str(v))
+            for k, v in values[name].items()
+        )
+
+    text = re.sub(
+        r"%\{ for (\w+), (\w+) in (\w+) ~\}\n(.*?)%\{ endfor ~\}\n", loop, text, flags=re.S
+    )
+    assert "%{" not in text
+    return re.sub(r"\$\{(\w+)\}", lambda m: str(values[m.group(1)]), text)
+
+
+def test_vm_runs_watch_always_and_load_and_transform_on_timers() -> None:
+    yaml = pytest.importorskip("yaml")
+    main = parse(MODULES / "vm" / "main.tf")
+    args = one(main["locals"])["cloud_init"]
+    assert args.startswith('${templatefile("${path.module}/cloud-init.yaml.tftpl"')
+    v = variables(MODULES / "vm")
+    image = "us-central1-docker.pkg.dev/p/polit/polit:abc"
+    values = {
+        "image": image,
+        "registry": "us-central1-docker.pkg.dev",
+        "env": {"POLIT_LAKE": "gs://b/lake", "POLIT_WAREHOUSE": "bigquery://p/polit"},
+        "watch_interval": v["watch_interval"]["default"],
+        "flush_minutes": v["flush_minutes"]["default"],
+        "load_calendar": v["load_calendar"]["default"],
+        "transform_calendar": v["transform_calendar"]["default"],
+    }
+    passed = set(re.findall(r"(\w+) = ", args.split("{", 2)[2]))
+    assert passed == set(values)  # the template gets exactly these
+    text = render_template(MODULES / "vm" / "cloud-init.yaml.tftpl", values)
+    assert text.startswith("#cloud-config\n")
+    doc = yaml.safe_load(text)
+    files = {f["path"]: f["content"] for f in doc["write_files"]}
+    assert files["/etc/polit/env"].split() == [
+        "POLIT_LAKE=gs://b/lake",
+        "POLIT_WAREHOUSE=bigquery://p/polit",
+    ]
+
+    def unit(name: str) -> dict[str, str]:
+        lines = files[f"/etc/systemd/system/{name}"].splitlines()
+        return {
+            k: v
+            for k, _, v in (
+                ln.partition("=") for ln in lines if "=" in ln and not ln.startswith("#")
+            )
+        }
+
+    watch = unit("polit-watch.service")
+    assert watch["ExecStart"].endswith(f"{image} watch --interval 60 --flush-minutes 10")
+    assert "--network host" in watch["ExecStart"]  # the host's IPv6 address reaches the API
+    assert watch["Restart"] == "always" and watch["ExecStop"].startswith("/usr/bin/docker stop")
+    assert unit("polit-load.service")["ExecStart"].endswith(f"{image} load")
+    assert unit("polit-transform.service")["ExecStart"].endswith(f"{image} transform")
+    assert unit("polit-load.timer")["OnCalendar"] == "*-*-* *:35:00 UTC"  # the seed's :35
+    assert unit("polit-transform.timer")["OnCalendar"] == "*-*-* *:45:00 UTC"  # after the load
+    for name in ("polit-watch.service", "polit-load.service", "polit-transform.service"):
+        start = unit(name)["ExecStart"]
+        assert "--env-file /etc/polit/env" in start and "crawl" not in start, name
+    assert "polit-watch.service polit-load.timer polit-transform.timer" in doc["runcmd"][-1]
+    assert not re.search(r"(?i)(password|secret|token|key)\s*=", text)  # ADC, no secrets
 
 
 def test_registry_is_a_docker_repository_with_cleanup() -> None:
@@ -344,3 +485,13 @@ def test_registry_is_a_docker_repository_with_cleanup() -> None:
     assert r["format"] == "DOCKER"
     assert one(r["docker_config"])["immutable_tags"] is True
     assert {p["action"] for p in r["cleanup_policies"]} == {"KEEP", "DELETE"}
+    v = variables(MODULES / "registry")
+    assert v["keep_versions"]["default"] == 2  # ~1 GiB: the free 0.5 GiB, then $0.10/GiB
+    # the VM's account may pull the image, from this repository only
+    readers = of_type("google_artifact_registry_repository_iam_member")
+    assert {g["role"] for g in readers.values()} == {"roles/artifactregistry.reader"}
+    assert readers["readers"]["repository"] == "${google_artifact_registry_repository.images.name}"
+    call = module_calls(ENV)["registry"]
+    assert call["reader_members"] == (
+        '${local.on_vm ? ["serviceAccount:${module.iam.collector_email}"] : []}'
+    )

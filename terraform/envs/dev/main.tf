@@ -1,7 +1,11 @@
 # polit on Google Cloud, dev environment: the lake bucket, the BigQuery dataset, the image
-# repository, least-privilege service accounts, and the hourly Cloud Run job.
+# repository, least-privilege service accounts, and one runner (`var.runner`): the
+# always-free VM running `polit watch` with load and transform on timers (default), or the
+# hourly Cloud Run job. Only one of them is ever created: two crawlers never share the lake.
 
 locals {
+  on_vm         = var.runner == "vm"
+  on_cloud_run  = var.runner == "cloud_run"
   lake_url      = "gs://${module.lake.bucket_name}/${var.lake_prefix}"
   warehouse_url = module.warehouse.warehouse_url
   image         = "${module.registry.repository_url}/polit:${var.image_tag}"
@@ -9,6 +13,7 @@ locals {
     "artifactregistry.googleapis.com",
     "bigquery.googleapis.com",
     "cloudscheduler.googleapis.com",
+    "compute.googleapis.com",
     "iam.googleapis.com",
     "run.googleapis.com",
     "storage.googleapis.com",
@@ -48,10 +53,11 @@ module "warehouse" {
 }
 
 module "registry" {
-  source     = "../../modules/registry"
-  project_id = var.project_id
-  region     = var.region
-  labels     = var.labels
+  source         = "../../modules/registry"
+  project_id     = var.project_id
+  region         = var.region
+  reader_members = local.on_vm ? ["serviceAccount:${module.iam.collector_email}"] : []
+  labels         = var.labels
 
   depends_on = [google_project_service.apis]
 }
@@ -67,9 +73,36 @@ module "iam" {
   depends_on = [google_project_service.apis]
 }
 
-# `polit run` (crawl + load + transform) every hour at :25, or with split identities the
-# crawl alone at :25 as the collector account.
+# runner = vm: `polit watch` all the time, `polit load` at :35 and `polit transform` at :45,
+# on one always-free e2-micro VM, as the pipeline account.
+module "vm" {
+  count                 = local.on_vm ? 1 : 0
+  source                = "../../modules/vm"
+  project_id            = var.project_id
+  region                = var.region
+  zone                  = var.vm_zone
+  image                 = local.image
+  service_account_email = module.iam.collector_email
+  lake_url              = local.lake_url
+  warehouse_url         = local.warehouse_url
+  bigquery_location     = module.warehouse.location
+  boards                = var.boards
+  max_rps               = var.max_rps
+  external_ipv4         = var.vm_external_ipv4
+  watch_interval        = var.watch_interval
+  flush_minutes         = var.flush_minutes
+  load_calendar         = var.load_calendar
+  transform_calendar    = var.transform_calendar
+  deletion_protection   = var.deletion_protection
+  labels                = var.labels
+
+  depends_on = [google_project_service.apis, module.registry]
+}
+
+# runner = cloud_run: `polit run` (crawl + load + transform) every hour at :25, or with split
+# identities the crawl alone at :25 as the collector account.
 module "runner" {
+  count                         = local.on_cloud_run ? 1 : 0
   source                        = "../../modules/runner"
   project_id                    = var.project_id
   region                        = var.region
@@ -87,14 +120,13 @@ module "runner" {
   max_rps                       = var.max_rps
   cpu                           = var.job_cpu
   memory                        = var.job_memory
-  enable_watch                  = var.enable_watch
   deletion_protection           = var.deletion_protection
   labels                        = var.labels
 }
 
-# With split identities only: load + transform at :35 as the loader account.
+# runner = cloud_run with split identities only: load + transform at :35 as the loader account.
 module "load_runner" {
-  count                         = var.split_identities ? 1 : 0
+  count                         = local.on_cloud_run && var.split_identities ? 1 : 0
   source                        = "../../modules/runner"
   project_id                    = var.project_id
   region                        = var.region

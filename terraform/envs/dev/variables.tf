@@ -3,6 +3,17 @@ variable "project_id" {
   type        = string
 }
 
+variable "runner" {
+  description = "What crawls, loads and transforms. vm (the default, complete and always free): `polit watch` on an e2-micro VM, with load and transform on timers there. cloud_run: the hourly Cloud Run job (`polit run`) from Cloud Scheduler. Exactly one of them exists, so two crawlers never share the lake."
+  type        = string
+  default     = "vm"
+
+  validation {
+    condition     = contains(["vm", "cloud_run"], var.runner)
+    error_message = "runner must be vm or cloud_run."
+  }
+}
+
 variable "region" {
   description = "Region of the bucket, the Cloud Run jobs, the scheduler and the image repository."
   type        = string
@@ -44,9 +55,9 @@ variable "cold_storage_class" {
 }
 
 variable "cold_after_days" {
-  description = "Days after which raw lake objects move to the colder class."
+  description = "Days after which raw lake objects move to the colder class; null (the default) keeps them Standard until deleted (inside the free 5 GiB for /pol/)."
   type        = number
-  default     = 7
+  default     = null
 }
 
 variable "raw_retention_days" {
@@ -67,7 +78,7 @@ variable "image_tag" {
 }
 
 variable "schedule" {
-  description = "Cron schedule of `polit run` in UTC: crawl, load and transform at :25 past every hour."
+  description = "runner = cloud_run: cron schedule of `polit run` in UTC: crawl, load and transform at :25 past every hour."
   type        = string
   default     = "25 * * * *"
 }
@@ -79,9 +90,14 @@ variable "load_schedule" {
 }
 
 variable "split_identities" {
-  description = "false: one `polit run` job as one pipeline account. true: a crawl job (collector account) at `schedule` and a load + transform job (loader account) at `load_schedule`."
+  description = "runner = cloud_run only. false: one `polit run` job as one pipeline account. true: a crawl job (collector account) at `schedule` and a load + transform job (loader account) at `load_schedule`."
   type        = bool
   default     = false
+
+  validation {
+    condition     = !(var.split_identities && var.runner == "vm")
+    error_message = "split_identities applies to runner = cloud_run; the VM runs every duty as one account."
+  }
 }
 
 variable "boards" {
@@ -108,16 +124,46 @@ variable "job_memory" {
   default     = "2Gi"
 }
 
-variable "enable_watch" {
-  description = "Also run `polit watch` continuously as a Cloud Run service (see modules/runner)."
+variable "deletion_protection" {
+  description = "Refuse `terraform destroy` of the VM or the Cloud Run job."
+  type        = bool
+  default     = true
+}
+
+variable "vm_zone" {
+  description = "runner = vm: zone of the VM, in `region` (us-central1, us-east1 or us-west1: the free tier)."
+  type        = string
+  default     = "us-central1-a"
+}
+
+variable "vm_external_ipv4" {
+  description = "runner = vm: also give the VM an external IPv4 address (charged; only if the API stops answering over IPv6). See `polit cost --vm-network ipv4`."
   type        = bool
   default     = false
 }
 
-variable "deletion_protection" {
-  description = "Refuse `terraform destroy` of the Cloud Run job and service."
-  type        = bool
-  default     = true
+variable "watch_interval" {
+  description = "runner = vm: seconds between the cycles of `polit watch`."
+  type        = number
+  default     = 60
+}
+
+variable "flush_minutes" {
+  description = "runner = vm: how often `polit watch` writes its files to the lake."
+  type        = number
+  default     = 10
+}
+
+variable "load_calendar" {
+  description = "runner = vm: when `polit load` runs (systemd OnCalendar, UTC): every hour at :35."
+  type        = string
+  default     = "*-*-* *:35:00 UTC"
+}
+
+variable "transform_calendar" {
+  description = "runner = vm: when `polit transform` runs (systemd OnCalendar, UTC): every hour at :45; `*-*-* 00/3:45:00 UTC` every third hour (see `polit cost --transform-every-hours 3`)."
+  type        = string
+  default     = "*-*-* *:45:00 UTC"
 }
 
 variable "labels" {

@@ -3,13 +3,14 @@
 #
 # Crawl duty (collector): create objects (new Parquet files, state), read and list them
 # (the crawl state, lake listings), and overwrite the crawl state
-# (`<prefix>/_polit/state/<board>.json`). Overwriting an existing object needs
-# storage.objects.delete, which objectCreator does not have, so roles/storage.objectUser
-# is granted with an IAM condition limited to that prefix.
+# (`<prefix>/_polit/state/<board>.json`) and watch's heartbeat (`<prefix>/_polit/status/`).
+# Overwriting an existing object needs storage.objects.delete, which objectCreator does not
+# have, so roles/storage.objectUser is granted with an IAM condition limited to those prefixes.
 #
 # Load duty (loader): read the lake (BigQuery load jobs read gs:// with the caller's
-# permissions), write the load manifest (`<prefix>/_polit/manifest/`, new objects only),
-# edit tables in the dataset, and run jobs.
+# permissions), write and compact the load manifest (`<prefix>/_polit/manifest/`: objectUser
+# on that prefix only, as compacting deletes the documents it folded in, and `polit rebuild`
+# drops the manifest), edit tables in the dataset, and run jobs.
 #
 # The one project-level role: roles/bigquery.jobUser. Its permission
 # bigquery.jobs.create exists only at project level (a job belongs to a project, not to a
@@ -66,8 +67,8 @@ resource "google_storage_bucket_iam_member" "collector_state_overwrite" {
 
   condition {
     title       = "polit-crawl-state-only"
-    description = "Overwrite the crawl state documents only (an overwrite needs storage.objects.delete)."
-    expression  = "resource.name.startsWith(\"${local.objects}_polit/state/\")"
+    description = "Overwrite the crawl state and watch's heartbeat only (an overwrite needs storage.objects.delete)."
+    expression  = "resource.name.startsWith(\"${local.objects}_polit/state/\") || resource.name.startsWith(\"${local.objects}_polit/status/\")"
   }
 }
 
@@ -80,14 +81,13 @@ resource "google_storage_bucket_iam_member" "loader_object_viewer" {
 }
 
 resource "google_storage_bucket_iam_member" "loader_manifest_writer" {
-  count  = var.split_identities ? 1 : 0 # the pipeline account creates objects anyway
   bucket = var.bucket_name
-  role   = "roles/storage.objectCreator"
+  role   = "roles/storage.objectUser"
   member = local.loader_member
 
   condition {
     title       = "polit-load-manifest-only"
-    description = "Create load manifest documents only."
+    description = "Write, compact and drop the load manifest documents only."
     expression  = "resource.name.startsWith(\"${local.objects}_polit/manifest/\")"
   }
 }

@@ -1,5 +1,5 @@
 # The lake bucket: private (uniform bucket-level access, public access prevention
-# enforced), raw Parquet files moved to a colder class and then deleted by age.
+# enforced), raw Parquet files deleted by age (and moved to a colder class before, if asked).
 resource "google_storage_bucket" "lake" {
   #checkov:skip=CKV_GCP_62:Access logs would go to a second bucket for a single-writer pipeline; Cloud Audit Logs (data access) can be turned on per project instead.
   #checkov:skip=CKV_GCP_78:Versioning is a variable (off by default): lake files are write-once and the crawl state is rewritten hourly, so versions add cost, not safety; soft delete keeps deleted objects recoverable.
@@ -20,16 +20,20 @@ resource "google_storage_bucket" "lake" {
     retention_duration_seconds = var.soft_delete_days * 86400
   }
 
-  # Raw objects: STANDARD -> colder class after cold_after_days.
-  lifecycle_rule {
-    condition {
-      age                   = var.cold_after_days
-      matches_prefix        = [var.raw_prefix]
-      matches_storage_class = ["STANDARD"]
-    }
-    action {
-      type          = "SetStorageClass"
-      storage_class = var.cold_storage_class
+  # Raw objects: STANDARD -> colder class after cold_after_days (unless null: a month of
+  # /pol/'s raw files, ~1 GiB, fits the free 5 GiB of Standard, and every move is an operation).
+  dynamic "lifecycle_rule" {
+    for_each = var.cold_after_days == null ? [] : [var.cold_after_days]
+    content {
+      condition {
+        age                   = lifecycle_rule.value
+        matches_prefix        = [var.raw_prefix]
+        matches_storage_class = ["STANDARD"]
+      }
+      action {
+        type          = "SetStorageClass"
+        storage_class = var.cold_storage_class
+      }
     }
   }
 

@@ -32,13 +32,13 @@ variable "cold_storage_class" {
 }
 
 variable "cold_after_days" {
-  description = "Age in days after which raw objects move to `cold_storage_class` (the hourly load reads them within the hour, so a few days is plenty)."
+  description = "Age in days after which raw objects move to `cold_storage_class`; null (the default) keeps them Standard until deleted, the cheapest while the raw files fit Cloud Storage's free 5 GiB."
   type        = number
-  default     = 7
+  default     = null
 
   validation {
-    condition     = var.cold_after_days >= 1 && floor(var.cold_after_days) == var.cold_after_days
-    error_message = "cold_after_days must be a whole number of days, at least 1."
+    condition     = var.cold_after_days == null ? true : var.cold_after_days >= 1 && floor(var.cold_after_days) == var.cold_after_days
+    error_message = "cold_after_days must be null or a whole number of days, at least 1."
   }
 }
 
@@ -48,7 +48,7 @@ variable "delete_after_days" {
   default     = 30
 
   validation {
-    condition     = floor(var.delete_after_days) == var.delete_after_days && var.delete_after_days > var.cold_after_days
+    condition     = floor(var.delete_after_days) == var.delete_after_days && var.delete_after_days > coalesce(var.cold_after_days, 0)
     error_message = "delete_after_days must be a whole number of days greater than cold_after_days."
   }
 }

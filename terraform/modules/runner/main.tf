@@ -1,17 +1,6 @@
-# One Cloud Run job (`polit run` by default), a Cloud Scheduler job that runs it on a cron
-# schedule with an OAuth token of the invoker account, and optionally `polit watch` as an
-# always-on, internal-only Cloud Run service.
-
-locals {
-  env = merge(var.extra_env, {
-    POLIT_LAKE              = var.lake_url
-    POLIT_WAREHOUSE         = var.warehouse_url
-    POLIT_MAX_RPS           = tostring(var.max_rps)
-    POLIT_BOARDS            = var.boards
-    POLIT_BIGQUERY_LOCATION = var.bigquery_location
-    POLIT_DBT_PROJECT       = var.dbt_project_dir
-  })
-}
+# One Cloud Run job (`polit run` by default) and a Cloud Scheduler job that runs it on a cron
+# schedule with an OAuth token of the invoker account. (The continuous crawler, `polit watch`,
+# runs on the always-free VM instead: modules/vm.)
 
 resource "google_cloud_run_v2_job" "job" {
   name                = var.job_name
@@ -111,44 +100,4 @@ resource "google_cloud_scheduler_job" "trigger" {
   }
 
   depends_on = [google_cloud_run_v2_job_iam_member.invoker]
-}
-
-resource "google_cloud_run_v2_service" "watch" {
-  count               = var.enable_watch ? 1 : 0
-  name                = "${var.job_name}-watch"
-  project             = var.project_id
-  location            = var.region
-  labels              = var.labels
-  ingress             = "INGRESS_TRAFFIC_INTERNAL_ONLY"
-  deletion_protection = var.deletion_protection
-
-  template {
-    service_account = coalesce(var.watch_service_account_email, var.service_account_email)
-
-    scaling {
-      min_instance_count = 1
-      max_instance_count = 1
-    }
-
-    containers {
-      image = var.image
-      args  = var.watch_args
-
-      resources {
-        cpu_idle = false # a crawler works between requests: CPU always allocated
-        limits = {
-          cpu    = var.cpu
-          memory = var.memory
-        }
-      }
-
-      dynamic "env" {
-        for_each = local.env
-        content {
-          name  = env.key
-          value = env.value
-        }
-      }
-    }
-  }
 }

@@ -17,8 +17,3 @@ output "schedule" {
   description = "Cron schedule and time zone of the job."
   value       = "${google_cloud_scheduler_job.trigger.schedule} (${google_cloud_scheduler_job.trigger.time_zone})"
 }
-
-output "watch_service_name" {
-  description = "Name of the `polit watch` service, or null when it is not enabled."
-  value       = var.enable_watch ? google_cloud_run_v2_service.watch[0].name : null
-}

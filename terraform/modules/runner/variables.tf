@@ -143,32 +143,14 @@ variable "max_retries" {
   default     = 1
 }
 
-variable "enable_watch" {
-  description = "Also run `polit watch` continuously as a Cloud Run service (1 instance, CPU always allocated, internal ingress, no public invoker). Needs an image that answers HTTP on $PORT, and the hourly job should then only load and transform, or two crawlers share one state."
-  type        = bool
-  default     = false
-}
-
-variable "watch_args" {
-  description = "Arguments of the watch service's container."
-  type        = list(string)
-  default     = ["watch"]
-}
-
-variable "watch_service_account_email" {
-  description = "Service account of the watch service (the crawl identity); null = the job's."
-  type        = string
-  default     = null
-}
-
 variable "deletion_protection" {
-  description = "Refuse `terraform destroy` of the job and the service."
+  description = "Refuse `terraform destroy` of the job."
   type        = bool
   default     = true
 }
 
 variable "labels" {
-  description = "Labels put on the job, the service and the scheduler-started executions."
+  description = "Labels put on the job and the scheduler-started executions."
   type        = map(string)
   default     = {}
 }
