@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -173,8 +175,25 @@ def test_triggers_crawl_at_25_load_at_35_transform_after_the_load():
     assert [t["schedule_interval"] for t in triggers("polit_hourly")] == ["25 * * * *"]
 
 
-def test_mage_reads_the_triggers_as_written(mage_bin, tmp_path):
-    """Mage's own parser accepts every triggers.yaml, with a valid cron."""
+# The watch set-up (README, Mage): the crawl pipeline's trigger inactive, nothing else changed.
+WATCH_SETUP = (
+    "sed -i 's/^  status: active$/  status: inactive/' mage/pipelines/pol_to_lake/triggers.yaml"
+)
+
+
+def watch_setup(project: Path) -> Path:
+    """A copy of the Mage project with the README's watch set-up applied."""
+    copy = project.parent / "mage-watch" / "mage"
+    shutil.copytree(PROJECT, copy)
+    path = copy / "pipelines" / "pol_to_lake" / "triggers.yaml"
+    path.write_text(re.sub(r"(?m)^  status: active$", "  status: inactive", path.read_text()))
+    return copy
+
+
+@pytest.mark.parametrize("setup", ["hourly", "watch"])
+def test_mage_reads_the_triggers_as_written(mage_bin, tmp_path, setup):
+    """Mage's own parser accepts every triggers.yaml, with a valid cron, in both set-ups: Mage
+    crawls, loads and transforms; or `polit watch` crawls and Mage only loads and transforms."""
     script = """
 import json, sys
 from mage_ai.data_preparation.models.triggers import load_trigger_configs
@@ -187,14 +206,17 @@ for uuid in sys.argv[2:]:
                   t.has_valid_schedule_interval] for t in found]
 print(json.dumps(out))
 """
+    project = PROJECT if setup == "hourly" else watch_setup(tmp_path / "work")
+    assert WATCH_SETUP in (ROOT / "README.md").read_text()  # the README shows this set-up
     proc = subprocess.run(
-        [str(MAGE_VENV / "bin" / "python"), "-c", script, str(PROJECT), *PIPELINES],
+        [str(MAGE_VENV / "bin" / "python"), "-c", script, str(project), *PIPELINES],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
         env={**os.environ, "MAGE_DATA_DIR": str(tmp_path / "mage-data")},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
+    crawl = "active" if setup == "hourly" else "inactive"
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
-        "pol_to_lake": [["time", "25 * * * *", "active", True]],
+        "pol_to_lake": [["time", "25 * * * *", crawl, True]],
         "lake_to_warehouse": [["time", "35 * * * *", "active", True]],
         "transform": [["time", "45 * * * *", "active", True]],
         "polit_hourly": [["time", "25 * * * *", "inactive", True]],
