@@ -399,12 +399,12 @@ def test_vm_is_the_free_e2_micro_with_ipv6_out_and_nothing_in() -> None:
     assert subnet["stack_type"] == "IPV4_IPV6" and subnet["ipv6_access_type"] == "EXTERNAL"
     assert subnet["private_ip_google_access"] is True  # Google's APIs over IPv4, no NAT
     rules = of_type("google_compute_firewall", MODULES / "vm")
-    assert {r["direction"] for r in rules.values()} == {"INGRESS"}
-    assert all("allow" not in r and one(r["deny"])["protocol"] == "all" for r in rules.values())
-    assert sorted(r for rule in rules.values() for r in rule["source_ranges"]) == [
-        "0.0.0.0/0",
-        "::/0",
-    ]
+    assert list(rules) == ["deny_ingress"]
+    rule = rules["deny_ingress"]
+    assert rule["direction"] == "INGRESS" and "allow" not in rule
+    assert one(rule["deny"])["protocol"] == "all"
+    assert rule["for_each"] == {"ipv4": "0.0.0.0/0", "ipv6": "::/0"}  # every address, both families
+    assert rule["source_ranges"] == ["${each.value}"]
     assert not of_type("google_compute_router_nat")  # Cloud NAT costs more than IPv6 (free)
 
 

@@ -50,9 +50,11 @@ resource "google_compute_subnetwork" "subnet" {
   private_ipv6_google_access = "ENABLE_OUTBOUND_VM_ACCESS_TO_GOOGLE"
 }
 
-# Nothing comes in (the implied rules already deny ingress; this one states it).
+# Nothing comes in (the implied rules already deny ingress; these state it, one rule per
+# address family, as a rule holds either IPv4 or IPv6 ranges).
 resource "google_compute_firewall" "deny_ingress" {
-  name      = "${var.name}-deny-ingress"
+  for_each  = { ipv4 = "0.0.0.0/0", ipv6 = "::/0" }
+  name      = "${var.name}-deny-ingress-${each.key}"
   project   = var.project_id
   network   = google_compute_network.vpc.id
   direction = "INGRESS"
@@ -62,21 +64,7 @@ resource "google_compute_firewall" "deny_ingress" {
     protocol = "all"
   }
 
-  source_ranges = ["0.0.0.0/0"]
-}
-
-resource "google_compute_firewall" "deny_ingress_v6" {
-  name      = "${var.name}-deny-ingress-v6"
-  project   = var.project_id
-  network   = google_compute_network.vpc.id
-  direction = "INGRESS"
-  priority  = 65534
-
-  deny {
-    protocol = "all"
-  }
-
-  source_ranges = ["::/0"]
+  source_ranges = [each.value]
 }
 
 resource "google_compute_instance" "vm" {
