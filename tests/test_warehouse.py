@@ -30,20 +30,9 @@ from polit.warehouse import WarehouseError, load_lake, open_warehouse
 from polit.warehouse.base import parse_url
 from polit.warehouse.bigquery import BigQueryWarehouse, job_id, load_job_config, load_uris
 from polit.warehouse.duck import DuckWarehouse
-from tests.replay_helpers import replay_crawl
+from tests.helpers.warehouse import replayed_lake
 
 POLIT = [sys.executable, "-m", "polit"]
-
-
-def replayed_lake(recording: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shared recording crawled into a lake, once per test session (also used by
-    test_dbt.py): every snapshot, so the lake holds versions, tombstones and archives."""
-    lake = tmp_path_factory.getbasetemp() / "replayed-lake"
-    done = lake / "_polit" / "replay-complete"
-    if not done.exists():
-        replay_crawl(recording, lake)
-        done.write_text("ok")
-    return lake
 
 
 @pytest.fixture(scope="module")
