@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from polit.chan.client import ChanClient
@@ -99,12 +100,25 @@ def replay_crawl(
     return reports
 
 
-def write_recording(out: Path, snapshots: list[dict[int, bytes | list[dict]]], board="pol") -> Path:
-    """A hand-made recording: each snapshot maps thread no -> posts (or raw body bytes)."""
+def write_recording(
+    out: Path,
+    snapshots: list[dict[int, bytes | list[dict]]],
+    board: str = "pol",
+    at: list[datetime] | None = None,
+    archived: dict[int, dict[int, list[dict]]] | None = None,
+) -> Path:
+    """A hand-made recording: each snapshot maps thread no -> posts (or raw body bytes).
+    Snapshots are an hour apart from 2023-03-27T00:00Z unless `at` gives their times.
+    `archived` maps a snapshot's index to the threads archived by then with their final
+    posts: the snapshots then carry archive.json and archive/<no>.json (all archived so
+    far), and every other thread that leaves the listing was deleted."""
     meta = {"board": board, "snapshots": []}
+    start = datetime(2023, 3, 27, tzinfo=UTC)
+    finals: dict[int, list[dict]] = {}
     for i, threads in enumerate(snapshots):
-        d = f"2023032{7 + i // 24}T{i % 24:02d}0000Z"
-        meta["snapshots"].append({"at": f"{d[:4]}-{d[4:6]}-{d[6:8]}T{d[9:11]}:00:00Z", "dir": d})
+        when = at[i] if at else start + timedelta(hours=i)
+        d = when.strftime("%Y%m%dT%H%M%SZ")
+        meta["snapshots"].append({"at": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "dir": d})
         (out / d / "thread").mkdir(parents=True)
         listing = []
         for no, body in threads.items():
@@ -113,6 +127,12 @@ def write_recording(out: Path, snapshots: list[dict[int, bytes | list[dict]]], b
             lm = 1679900000 + i * 60 + (len(body) if isinstance(body, list) else 0)
             listing.append({"no": no, "last_modified": lm, "replies": i})
         (out / d / "threads.json").write_text(json.dumps([{"page": 1, "threads": listing}]))
+        if archived is not None:
+            finals.update(archived.get(i, {}))
+            (out / d / "archive").mkdir()
+            (out / d / "archive.json").write_text(json.dumps(sorted(finals)))
+            for no, posts in finals.items():
+                (out / d / "archive" / f"{no}.json").write_text(json.dumps({"posts": posts}))
     (out / "recording.json").write_text(json.dumps(meta))
     return out
 

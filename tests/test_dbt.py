@@ -21,46 +21,14 @@ from polit.cli import app
 from polit.lake.schema import TABLES
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
-from polit.transform import run_dbt, transform
+from polit.transform import DbtError, run_dbt, transform
 from polit.transform.profiles import profile
-from polit.warehouse import load_lake
-from polit.warehouse.duck import DuckWarehouse
 from tests.conftest import ROOT
+from tests.helpers.warehouse import digest, digests, load, query, replayed_lake
 from tests.replay_helpers import recording_truth, trimmed_recording
-from tests.test_warehouse import replayed_lake
 
 MODELS = ("posts", "threads")
 INSIGHTS = tuple(sorted(p.stem for p in (ROOT / "dbt" / "models" / "insights").glob("*.sql")))
-
-
-def load(lake: Path, warehouse: Path, files: dict[str, slice] | None = None) -> int:
-    """Load the lake (or a slice of each table's files); returns the files loaded."""
-    wh = DuckWarehouse(str(warehouse))
-    try:
-        if files is None:
-            return load_lake(Lake(str(lake)), wh).total_files
-        lk = Lake(str(lake))
-        return sum(wh.load(lk, lk.files(t)[s]).files for t, s in files.items())
-    finally:
-        wh.close()
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def digest(warehouse: Path, table: str, exclude: tuple[str, ...] = ()) -> tuple[int, str]:
-    """Row count and a hash of a model's full contents, in key order."""
-    key = "post_id" if table == "posts" else "thread_id"
-    cols = f"* EXCLUDE ({', '.join(exclude)})" if exclude else "*"
-    sql = (f"SELECT count(*), md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY board, {key}))"
-           f" FROM (SELECT {cols} FROM main.{table}) AS t")  # fmt: skip
-    n, h = query(warehouse, sql)[0]
-    return n, h
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +98,7 @@ def test_three_more_loads_and_transforms_change_no_row(built):
 
 def test_incremental_runs_equal_a_full_refresh_despite_duplicates(built, tmp_path):
     """From an empty warehouse, in two loads with a transform after each, with one lake
-    file duplicated (the lake is at-least-once): the same rows as one full build."""
+    file duplicated (the lake is at-least-once): every model has the rows of a full build."""
     lake = tmp_path / "lake"
     shutil.copytree(built.lake, lake)
     posts_file = Path(Lake(str(lake)).files("posts")[4].path)  # its copy sorts 5th: next load
@@ -144,9 +112,10 @@ def test_incremental_runs_equal_a_full_refresh_despite_duplicates(built, tmp_pat
         transform(str(path), workdir=work, quiet=True)
     raw = "SELECT count(*) FROM raw.posts"
     assert query(path, raw)[0][0] > query(built.path, raw)[0][0]  # the copy was loaded
-    incremental = {t: digest(path, t) for t in MODELS}
+    incremental = digests(path)
+    assert set(incremental) == {*MODELS, *INSIGHTS}
     transform(str(path), full_refresh=True, workdir=work, quiet=True)
-    assert {t: digest(path, t) for t in MODELS} == incremental
+    assert digests(path) == incremental
     # and, load times aside, the same as the clean single load
     same = {t: digest(path, t, exclude=("loaded_at",)) for t in MODELS}
     assert same == {t: digest(built.path, t, exclude=("loaded_at",)) for t in MODELS}
@@ -214,10 +183,11 @@ def test_bigquery_parse_needs_no_connection(bq_work):
     manifest = json.loads((bq_work / "target" / "manifest.json").read_text())
     nodes = manifest["nodes"]
     posts = nodes["model.polit.posts"]["config"]
+    # day partitions: 10,000 of them last 27 years (hourly ones, 417 days)
     assert posts["partition_by"] == {
-        "field": "post_datetime", "data_type": "timestamp", "granularity": "hour"
+        "field": "post_datetime", "data_type": "timestamp", "granularity": "day"
     }  # fmt: skip
-    assert posts["cluster_by"] == ["thread_id"]
+    assert posts["cluster_by"] == ["board", "thread_id", "post_id"]
     for model in MODELS:
         config = nodes[f"model.polit.{model}"]["config"]
         assert config["materialized"] == "incremental" and config["incremental_strategy"] == "merge"
@@ -292,6 +262,30 @@ DUCKDB_ONLY = re.compile(
 )
 
 
+def partition_filter_violations(sql: str, partitioned: dict[str, str]) -> list[str]:
+    """Every read of a partitioned table (name -> partition column) in `sql` whose SELECT
+    has no filter `<partition column> >= <literal>` (or > or =) in its WHERE or JOIN ON."""
+    violations = []
+    for table in sqlglot.parse_one(sql, read="bigquery").find_all(sqlglot.exp.Table):
+        column = partitioned.get(table.name)
+        if column is None or not table.db:  # not partitioned, or a CTE of the same name
+            continue
+        select = table.find_ancestor(sqlglot.exp.Select)
+        alias = table.alias_or_name
+        joins = select.args.get("joins") or []
+        conditions = [select.args.get("where"), *(j.args.get("on") for j in joins)]
+        ok = False
+        for cond in filter(None, conditions):
+            for cmp in cond.find_all(sqlglot.exp.GTE, sqlglot.exp.GT, sqlglot.exp.EQ):
+                left, right = cmp.left, cmp.right
+                literal = not list(right.find_all(sqlglot.exp.Column, sqlglot.exp.Select))
+                ok = ok or (isinstance(left, sqlglot.exp.Column) and left.name == column
+                            and left.table in ("", alias) and literal)  # fmt: skip
+        if not ok:
+            violations.append(f"{table.name} as {alias}")
+    return violations
+
+
 @pytest.mark.parametrize("existing", [(), MODELS], ids=["first-run", "incremental"])
 def test_bigquery_models_compile_to_bigquery_sql(bigquery_compile, existing):
     compiled, queries = bigquery_compile(existing)
@@ -309,9 +303,11 @@ def test_bigquery_models_compile_to_bigquery_sql(bigquery_compile, existing):
         since = "loaded_at >= timestamp('2026-01-02 03:04:05.000000+00')"
         assert since in compiled["posts"] and since in compiled["threads"]
         assert "from `fake-project`.`polit`.`posts` as target" in compiled["posts"]
-        assert queries and all("interval 6 hour" in q for q in queries)
-    else:
-        assert "loaded_at >=" not in compiled["posts"] and not queries
+        # the cursors (6 h lookback), posts' partition bound (late_change_days), trend window
+        assert queries and all(re.search("interval (6 hour|2 day)|newest_hour", q) for q in queries)
+    else:  # nothing is read before a first run but the trend window (terms_trending)
+        assert "loaded_at >=" not in compiled["posts"]
+        assert queries and all("newest_hour" in q for q in queries)
 
 
 def test_killed_transform_then_rerun_reaches_the_same_tables(built, tmp_path):
@@ -346,3 +342,62 @@ def test_killed_transform_then_rerun_reaches_the_same_tables(built, tmp_path):
         transform(str(path), workdir=tmp_path / "dbt", quiet=True)
         assert {t: digest(path, t, exclude=("loaded_at",)) for t in MODELS} == want, trial
     assert killed_mid_build >= 2
+
+
+# Reads BigQuery cannot bound yet: `threads` recomputes a touched thread from all its raw
+# rows and posts (issue 12, left for a later session: merge it like `posts`).
+UNBOUNDED = {"threads"}
+
+
+def test_bigquery_incremental_reads_carry_literal_partition_filters(bigquery_compile, bq_work):
+    """Every read of a partitioned table (raw tables, the staging views over them, `posts`
+    and every mart) in an incremental build has a literal bound on its partition column:
+    BigQuery prunes on a literal, never on a subquery's result."""
+    compiled, queries = bigquery_compile((*MODELS, *INSIGHTS, "polit_cursors"))
+    manifest = json.loads((bq_work / "target" / "manifest.json").read_text())
+    partitioned = {"raw_posts": "observed_at", "raw_threads": "observed_at",
+                   "stg_chan__posts": "loaded_at", "stg_chan__threads": "loaded_at"}  # fmt: skip
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and node["config"].get("partition_by"):
+            partitioned[node["alias"]] = node["config"]["partition_by"]["field"]
+    assert {"posts", *INSIGHTS} - {"terms_trending"} <= set(partitioned)
+    nodes = manifest["nodes"].values()
+    views = {n["name"] for n in nodes if n["config"].get("materialized") == "view"}
+    assert views == {"stg_chan__posts", "stg_chan__threads"}  # inlined: their readers bound them
+    found = {name: partition_filter_violations(sql, partitioned)
+             for name, sql in compiled.items() if name not in UNBOUNDED | views}  # fmt: skip
+    assert {name: v for name, v in found.items() if v} == {}
+    assert partition_filter_violations(compiled["threads"], partitioned)  # still unbounded
+    # the literals were read before the build: cursors and bounds
+    assert any("polit_cursors" in q for q in queries)
+
+
+def test_exposures_name_exactly_the_marts_the_dashboard_reads(bq_work):
+    from polit.insights.marts import MARTS
+
+    run_dbt(["parse"], "duckdb:///" + str(bq_work / "x.duckdb"), workdir=bq_work, quiet=True)
+    manifest = json.loads((bq_work / "target" / "manifest.json").read_text())
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert set(exposures) == {"dashboard", "report"}
+    for exposure in exposures.values():
+        assert {n.removeprefix("model.polit.") for n in exposure["depends_on"]["nodes"]} == set(
+            MARTS
+        )
+
+
+def test_hourly_builds_test_recent_rows_and_full_tests_every_row(built, tmp_path):
+    """An old duplicate row in `posts`: the hourly build's tests (recent rows only) do not
+    read it, `--full-tests` does and fails, naming the test."""
+    path = tmp_path / "w.duckdb"
+    shutil.copy(built.path, path)
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO posts SELECT * REPLACE (loaded_at - INTERVAL 1 DAY AS loaded_at)"
+                " FROM posts ORDER BY post_id LIMIT 1")  # fmt: skip
+    con.close()
+    work = tmp_path / "dbt"
+    transform(str(path), workdir=work, quiet=True)
+    test_sql = next((work / "target" / "run").rglob("unique_combination_of_columns_posts_*.sql"))
+    assert "interval '3 hours'" in test_sql.read_text()
+    with pytest.raises(DbtError, match="unique_combination_of_columns_posts"):
+        transform(str(path), workdir=work, quiet=True, full_tests=True)
+    assert "interval '3 hours'" not in test_sql.read_text()

@@ -159,3 +159,33 @@
         order by i
     )
 {%- endmacro %}
+
+
+{#- The earliest hour any board's trend window reaches: `seconds` before the newest hour of
+    `activity` (the oldest board's). DuckDB: a subquery; BigQuery: a literal read before the
+    run, so that the day partitions before it are pruned. -#}
+{% macro trend_window_start(activity, seconds) -%}
+    {{ return(adapter.dispatch('trend_window_start', 'polit')(activity, seconds)) }}
+{%- endmacro %}
+
+{% macro duckdb__trend_window_start(activity, seconds) -%}
+    (
+        select min(newest_hour) - to_seconds({{ seconds }})
+        from (select max(hour) as newest_hour from {{ activity }} group by board) as newest
+    )
+{%- endmacro %}
+
+{% macro bigquery__trend_window_start(activity, seconds) -%}
+    {%- set start = '0001-01-01 00:00:00+00' -%}
+    {%- if execute -%}
+        {%- set rows = run_query(
+            'select format_timestamp("%Y-%m-%d %H:%M:%E6S+00", timestamp_sub(min(newest_hour), '
+            ~ 'interval ' ~ (seconds | int) ~ ' second)) from (select max(hour) as newest_hour from '
+            ~ activity ~ ' group by board)'
+        ).rows -%}
+        {%- if rows and rows[0][0] -%}
+            {%- set start = rows[0][0] -%}
+        {%- endif -%}
+    {%- endif -%}
+    timestamp('{{ start }}')
+{%- endmacro %}

@@ -64,10 +64,14 @@ def _load(s: Settings, batch_size: int, as_json: bool = False) -> None:
         out.print(report.summary())
 
 
-def _transform(s: Settings, full_refresh: bool, select: str | None = None) -> None:
+def _transform(
+    s: Settings, full_refresh: bool, select: str | None = None, full_tests: bool = False
+) -> None:
     from polit.transform import transform as run_transform
 
-    report = run_transform(s.warehouse, full_refresh=full_refresh, select=select)
+    report = run_transform(
+        s.warehouse, full_refresh=full_refresh, select=select, full_tests=full_tests
+    )
     out.print(report.summary())
 
 
@@ -93,14 +97,23 @@ def transform(
     warehouse: WarehouseUrl = None,
     full_refresh: FullRefresh = False,
     select: Annotated[str | None, typer.Option(help="dbt node selection.")] = None,
+    full_tests: Annotated[
+        bool,
+        typer.Option(
+            "--full-tests",
+            help="Test every row (an incremental build tests the rows it changed; "
+            "--full-refresh always tests everything).",
+        ),
+    ] = False,
 ) -> None:
     """Build the dbt models and run their tests on the warehouse (`dbt build`).
 
-    Example: polit transform --warehouse ./data/warehouse.duckdb
+    An incremental build recomputes only what new rows touch, and tests those rows.
+    Example: polit transform --warehouse ./data/warehouse.duckdb --full-tests
     """
     s = _settings(warehouse=warehouse)
     with _clear_errors():
-        _transform(s, full_refresh, select)
+        _transform(s, full_refresh, select, full_tests)
 
 
 @app.command("run")

@@ -1,10 +1,33 @@
+{{ config(**rebuild_config(['board', 'hour'], 'posts', 'hour')) }}
+
 -- Posts, new threads (their OPs) and distinct poster ids per hour of posting.
-select
-    board,
-    {{ hour_of('post_datetime') }} as hour,
-    count(*) as posts,
-    count(case when is_op then 1 end) as new_threads,
-    count(distinct poster_id) as active_posters
-from {{ ref('posts') }}
-where post_datetime is not null
-group by 1, 2
+-- Incremental: the hours changed posts fall in (a post's hour never changes).
+
+with
+
+{% if is_incremental() %}
+touched as (
+
+    select distinct board, {{ touch_bucket('post_datetime') }} as bucket
+    from {{ changed_rows(ref('posts'), 'post_datetime') }}
+    where post_datetime is not null
+
+),
+{% endif %}
+
+final as (
+
+    select
+        board,
+        {{ hour_of('post_datetime') }} as hour,
+        count(*) as posts,
+        count(case when is_op then 1 end) as new_threads,
+        count(distinct poster_id) as active_posters,
+        max(loaded_at) as loaded_at
+    from {{ in_touched(ref('posts'), 'post_datetime') }}
+    where post_datetime is not null
+    group by 1, 2
+
+)
+
+select * from final

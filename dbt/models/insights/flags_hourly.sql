@@ -1,44 +1,89 @@
+{{ config(**rebuild_config(['board', 'hour'], 'posts', 'hour')) }}
+
 {#-
     Posts per hour by flag: country flags (`country`), and meme flags (`flag`, /pol/'s
     board flags, or `troll_country` in older posts, whose name is then in `country_name`).
     `replies_received`: quotes those posts got from other posts (reply_edges).
+    Incremental: the hours of changed posts and of the posts that changed edges quote, each
+    rebuilt whole.
 -#}
 
 with
 
+{% if is_incremental() %}
+touched_rows as (
+
+    select board, {{ touch_bucket('post_datetime') }} as bucket
+    from {{ changed_rows(ref('posts'), 'post_datetime') }}
+    where post_datetime is not null
+    union all
+    select board, {{ touch_bucket('quoted_posted_at') }} as bucket
+    from {{ changed_rows(ref('reply_edges'), 'posted_at') }}
+    where quoted_posted_at is not null
+
+),
+
+touched as (
+
+    select distinct board, bucket from touched_rows
+
+),
+
+groups as (
+
+    select board, bucket as hour from touched
+
+),
+{% endif %}
+
+posts as (
+
+    select * from {{ in_touched(ref('posts'), 'post_datetime') }}
+    where post_datetime is not null
+
+),
+
 flagged as (
 
     select board, post_id, post_datetime, 'country' as flag_kind,
-        country as flag, country_name as flag_name
-    from {{ ref('posts') }}
+        country as flag, country_name as flag_name, loaded_at
+    from posts
     where country is not null
     union all
     select board, post_id, post_datetime, 'meme' as flag_kind,
         coalesce(flag, troll_country) as flag,
-        case when flag is not null then flag_name else country_name end as flag_name
-    from {{ ref('posts') }}
+        case when flag is not null then flag_name else country_name end as flag_name,
+        loaded_at
+    from posts
     where flag is not null or troll_country is not null
 
 ),
 
 received as (
 
-    select board, quoted_post_id as post_id, count(*) as replies
-    from {{ ref('reply_edges') }}
+    select board, quoted_post_id as post_id, count(*) as replies, max(loaded_at) as loaded_at
+    from {{ in_touched(ref('reply_edges'), 'quoted_posted_at', partition='posted_at') }}
     group by 1, 2
+
+),
+
+final as (
+
+    select
+        flagged.board,
+        {{ hour_of('flagged.post_datetime') }} as hour,
+        flagged.flag_kind,
+        flagged.flag,
+        max(flagged.flag_name) as flag_name,
+        count(*) as posts,
+        coalesce(sum(received.replies), 0) as replies_received,
+        max(greatest(flagged.loaded_at, coalesce(received.loaded_at, flagged.loaded_at)))
+            as loaded_at
+    from flagged
+    left join received
+        on flagged.board = received.board and flagged.post_id = received.post_id
+    group by 1, 2, 3, 4
 
 )
 
-select
-    flagged.board,
-    {{ hour_of('flagged.post_datetime') }} as hour,
-    flagged.flag_kind,
-    flagged.flag,
-    max(flagged.flag_name) as flag_name,
-    count(*) as posts,
-    coalesce(sum(received.replies), 0) as replies_received
-from flagged
-left join received
-    on flagged.board = received.board and flagged.post_id = received.post_id
-where flagged.post_datetime is not null
-group by 1, 2, 3, 4
+{{ rebuild_rows('final', ['board', 'hour'], 'groups') }}

@@ -1,10 +1,39 @@
+{{ config(**rebuild_config(['board', 'hour'], 'images', 'hour')) }}
+
 -- Files posted per hour by type (extension), with their bytes.
-select
-    board,
-    {{ hour_of('post_datetime') }} as hour,
-    lower(file_extension) as file_extension,
-    count(*) as images,
-    sum(file_size) as bytes
-from {{ ref('posts') }}
-where file_extension is not null and post_datetime is not null
-group by 1, 2, 3
+-- Incremental: the hours changed posts fall in, each rebuilt whole.
+
+with
+
+{% if is_incremental() %}
+touched as (
+
+    select distinct board, {{ touch_bucket('post_datetime') }} as bucket
+    from {{ changed_rows(ref('posts'), 'post_datetime') }}
+    where post_datetime is not null
+
+),
+
+groups as (
+
+    select board, bucket as hour from touched
+
+),
+{% endif %}
+
+final as (
+
+    select
+        board,
+        {{ hour_of('post_datetime') }} as hour,
+        lower(file_extension) as file_extension,
+        count(*) as images,
+        sum(file_size) as bytes,
+        max(loaded_at) as loaded_at
+    from {{ in_touched(ref('posts'), 'post_datetime') }}
+    where file_extension is not null and post_datetime is not null
+    group by 1, 2, 3
+
+)
+
+{{ rebuild_rows('final', ['board', 'hour'], 'groups') }}

@@ -1,30 +1,65 @@
+{{ config(**rebuild_config(['board', 'hour'], 'post_id', 'post_datetime')) }}
+
 {#-
-    Posts quoted by at least two other posts, with the count and a rank per board
-    (1 = most quoted; ties by post number). `comment` is the first 280 characters,
-    as posted: untrusted text.
+    Posts quoted by at least two other posts, with the count. `hour` is the hour of the
+    quoted post; `comment` is its first 280 characters, as posted: untrusted text. (Rank
+    them at read time: a rank stored here would change with every new quote.)
+    Incremental: the hours of changed posts and of the posts that changed edges quote, each
+    rebuilt whole.
 -#}
 
 with
 
+{% if is_incremental() %}
+touched_rows as (
+
+    select board, {{ touch_bucket('post_datetime') }} as bucket
+    from {{ changed_rows(ref('posts'), 'post_datetime') }}
+    where post_datetime is not null
+    union all
+    select board, {{ touch_bucket('quoted_posted_at') }} as bucket
+    from {{ changed_rows(ref('reply_edges'), 'posted_at') }}
+    where quoted_posted_at is not null
+
+),
+
+touched as (
+
+    select distinct board, bucket from touched_rows
+
+),
+
+groups as (
+
+    select board, bucket as hour from touched
+
+),
+{% endif %}
+
 quoted as (
 
-    select board, quoted_post_id as post_id, count(*) as times_quoted
-    from {{ ref('reply_edges') }}
+    select board, quoted_post_id as post_id, count(*) as times_quoted, max(loaded_at) as loaded_at
+    from {{ in_touched(ref('reply_edges'), 'quoted_posted_at', partition='posted_at') }}
     group by 1, 2
     having count(*) >= 2
 
+),
+
+final as (
+
+    select
+        posts.board,
+        posts.post_id,
+        posts.thread_id,
+        posts.post_datetime,
+        {{ hour_of('posts.post_datetime') }} as hour,
+        quoted.times_quoted,
+        substr(posts.comment, 1, 280) as comment,
+        greatest(quoted.loaded_at, posts.loaded_at) as loaded_at
+    from quoted
+    inner join {{ in_touched(ref('posts'), 'post_datetime') }} as posts
+        on quoted.board = posts.board and quoted.post_id = posts.post_id
+
 )
 
-select
-    posts.board,
-    posts.post_id,
-    posts.thread_id,
-    posts.post_datetime,
-    quoted.times_quoted,
-    substr(posts.comment, 1, 280) as comment,
-    row_number() over (
-        partition by posts.board order by quoted.times_quoted desc, posts.post_id
-    ) as rank
-from quoted
-inner join {{ ref('posts') }} as posts
-    on quoted.board = posts.board and quoted.post_id = posts.post_id
+{{ rebuild_rows('final', ['board', 'hour'], 'groups') }}

@@ -1,22 +1,55 @@
--- Per hour of posting: posts, and how many got at least one reply (a quote from another post).
+{{ config(**rebuild_config(['board', 'hour'], 'posts', 'hour')) }}
+
+-- Per hour of posting: posts, and how many got at least one reply (a quote from another
+-- post). Incremental: the hours of changed posts and of the posts that changed edges quote,
+-- each rebuilt whole.
+
 with
+
+{% if is_incremental() %}
+touched_rows as (
+
+    select board, {{ touch_bucket('post_datetime') }} as bucket
+    from {{ changed_rows(ref('posts'), 'post_datetime') }}
+    where post_datetime is not null
+    union all
+    select board, {{ touch_bucket('quoted_posted_at') }} as bucket
+    from {{ changed_rows(ref('reply_edges'), 'posted_at') }}
+    where quoted_posted_at is not null
+
+),
+
+touched as (
+
+    select distinct board, bucket from touched_rows
+
+),
+{% endif %}
 
 replied as (
 
-    select distinct board, quoted_post_id as post_id
-    from {{ ref('reply_edges') }}
+    select board, quoted_post_id as post_id, max(loaded_at) as loaded_at
+    from {{ in_touched(ref('reply_edges'), 'quoted_posted_at', partition='posted_at') }}
+    group by 1, 2
+
+),
+
+final as (
+
+    select
+        posts.board,
+        {{ hour_of('posts.post_datetime') }} as hour,
+        count(*) as posts,
+        count(replied.post_id) as posts_with_reply,
+        count(*) - count(replied.post_id) as posts_without_reply,
+        (count(*) - count(replied.post_id)) / count(*) as share_without_reply,
+        max(greatest(posts.loaded_at, coalesce(replied.loaded_at, posts.loaded_at))) as loaded_at
+    from {{ in_touched(ref('posts'), 'post_datetime') }} as posts
+    left join replied
+        on posts.board = replied.board and posts.post_id = replied.post_id
+    where posts.post_datetime is not null
+    group by 1, 2
 
 )
 
-select
-    posts.board,
-    {{ hour_of('posts.post_datetime') }} as hour,
-    count(*) as posts,
-    count(replied.post_id) as posts_with_reply,
-    count(*) - count(replied.post_id) as posts_without_reply,
-    (count(*) - count(replied.post_id)) / count(*) as share_without_reply
-from {{ ref('posts') }} as posts
-left join replied
-    on posts.board = replied.board and posts.post_id = replied.post_id
-where posts.post_datetime is not null
-group by 1, 2
+select * from final

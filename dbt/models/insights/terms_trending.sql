@@ -5,6 +5,8 @@
     one mention added to both (so a new term does not divide by zero); `score` is how many
     times more often per hour the term comes up now. Terms with fewer than
     `trend_min_mentions` recent mentions are left out. `rank` 1 rises most.
+    A table rebuilt every run, from the last `trend_recent_hours` + `trend_baseline_hours`
+    of int_term_hours only (macro trend_window_start): a bounded read at any history.
 -#}
 
 {%- set recent = var('trend_recent_hours') * 3600 -%}
@@ -12,10 +14,13 @@
 
 with
 
+{%- set window_start = trend_window_start(ref('activity_hourly'), recent + baseline) %}
+
 newest as (
 
     select board, max(hour) as newest_hour
     from {{ ref('activity_hourly') }}
+    where hour >= {{ window_start }}
     group by 1
 
 ),
@@ -29,6 +34,7 @@ hours_back as (
         {{ seconds_between('activity.hour', 'newest.newest_hour') }} as seconds_back
     from {{ ref('activity_hourly') }} as activity
     inner join newest on activity.board = newest.board
+    where activity.hour >= {{ window_start }}
 
 ),
 
@@ -67,6 +73,7 @@ counts as (
     from {{ ref('int_term_hours') }} as terms
     inner join windows
         on terms.board = windows.board and terms.hour = windows.hour
+    where terms.hour >= {{ window_start }}
     group by 1, 2, 3
 
 ),

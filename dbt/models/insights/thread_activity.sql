@@ -1,11 +1,26 @@
+{{ config(**rebuild_config(['board', 'thread_id'], 'thread_id', 'created_at')) }}
+
 {#-
     One row per thread: how long it stayed on the board (from its OP to its archiving or
     deletion, or to the last crawl that saw it while it is live), its replies (the API's
     count, else the posts seen), posts per hour over that time (at least a minute), whether
-    it reached the bump limit, and how it ended. `topic` is untrusted text.
+    it reached the bump limit, and how it ended. `topic` is untrusted text. Threads whose OP
+    was never seen (no creation time) are left out.
+    Incremental: every thread created in the hours (BigQuery: days) that changed threads
+    were created in.
 -#}
 
 with
+
+{% if is_incremental() %}
+touched as (
+
+    select distinct board, {{ touch_bucket('created_at') }} as bucket
+    from {{ changed_rows(ref('threads')) }}
+    where created_at is not null
+
+),
+{% endif %}
 
 threads as (
 
@@ -15,7 +30,8 @@ threads as (
             when is_archived then archived_at
             when is_deleted then deleted_at
         end as ended_at
-    from {{ ref('threads') }}
+    from {{ in_touched(ref('threads'), 'created_at') }}
+    where created_at is not null
 
 ),
 
@@ -42,5 +58,6 @@ select
         when is_archived then 'archived'
         when is_deleted then 'deleted'
         else 'live'
-    end as end_state
+    end as end_state,
+    loaded_at
 from timed

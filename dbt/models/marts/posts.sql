@@ -24,7 +24,8 @@
     Flat incremental cost: post numbers grow over time on a board and new raw rows are about
     recent posts, so both reads of the target (`existing` below, and the merge itself through
     `incremental_predicates`: macro set_merge_floor) are bounded by the smallest post number
-    among the new rows.
+    among the new rows. On BigQuery both reads carry a literal bound on the day partitions
+    instead (macros posts_late_bound, bigquery__get_merge_sql).
     The bound changes no result (both also match on the key, and every new row is above it);
     it lets DuckDB skip the row groups of older posts by their min/max, which is why a full
     build writes the table in (board, post_id) order (macro build_order).
@@ -60,6 +61,7 @@ existing as (
     inner join (select distinct board, post_id from new_rows) as touched
         on target.board = touched.board and target.post_id = touched.post_id
     where target.post_id >= (select min(post_id) from new_rows)
+        {{ posts_late_bound(this, 'target.post_datetime') }}
 
 ),
 {% endif %}

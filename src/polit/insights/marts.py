@@ -35,7 +35,7 @@ MARTS = (
     "replies_hourly",
     "link_domains_daily",
     "image_types_hourly",
-    "images_repeated",
+    "image_posts_daily",
     "moderation_hourly",
     "tone_hourly",
 )
@@ -104,10 +104,11 @@ QUERIES: dict[str, str] = {
         FROM {{image_types_hourly}} {HOURLY}
         GROUP BY file_extension ORDER BY images DESC, file_extension""",
     "images_repeated": f"""
-        SELECT file_md5, times_posted, threads, first_posted_at, last_posted_at,
-               file_extension, example_file_name
-        FROM {{images_repeated}}
-        WHERE board = $board AND last_posted_at >= $start AND first_posted_at < $end
+        SELECT file_md5, SUM(posts) AS times_posted, COUNT(DISTINCT thread_id) AS threads,
+               MIN(first_posted_at) AS first_posted_at, MAX(last_posted_at) AS last_posted_at,
+               MAX(file_extension) AS file_extension, MIN(example_file_name) AS example_file_name
+        FROM {{image_posts_daily}} {DAILY}
+        GROUP BY file_md5 HAVING SUM(posts) >= 2
         ORDER BY times_posted DESC, file_md5 LIMIT {TOP}""",
     "moderation": f"""
         SELECT {{bucket}} AS t, SUM(deleted_posts) AS deleted_posts,

@@ -1,0 +1,267 @@
+{#
+    How the insight marts stay incremental (models/insights). Every mart carries `loaded_at`:
+    the newest `loaded_at` of the rows it was computed from (posts.loaded_at moves with every
+    merge of a post). An hourly run reads the rows of its inputs changed since its own newest
+    `loaded_at` (macro changed_rows), finds the groups they touch (hours, days, posts, keys),
+    and recomputes only those groups from their inputs.
+
+    Every mart is "rebuilt": the rows of the touched groups are replaced.
+    - DuckDB: the custom incremental strategy `rebuild` below deletes the target's rows of the
+      touched groups and inserts the recomputed ones. A model emits one row per touched group
+      even when the group is now empty (macro rebuild_rows: the touched groups left-joined to
+      the result), so a group that vanished (a post undeleted, a text changed) is deleted too;
+      such placeholder rows have a null `present` column and are not inserted. A per-post
+      mart recomputes every post of the touched hours (its groups are posts: none vanish).
+    - BigQuery (dbt-bigquery allows no custom strategy): `insert_overwrite` of day partitions.
+      There the touched groups are whole days (macro touch_bucket), so every touched day is
+      recomputed whole and replaced. Reads carry literal partition bounds (macro late_bound):
+      a post changes only while its thread lives, so changed posts are at most
+      `late_change_days` older than the crawl that changed them.
+#}
+
+
+{#- Rows of `relation` changed since this model's last run (all rows on a first run). -#}
+{% macro changed_rows(relation, time_column=none) -%}
+    {%- if is_incremental() -%}
+    (
+        select * from {{ relation }}
+        where {{ since_cursor() }}
+        {%- if time_column %} {{ late_bound(time_column) }}{% endif %}
+    )
+    {%- else -%}
+    {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    Each mart's cursor, in the table `polit_cursors` (model, loaded_at): the newest
+    `loaded_at` among its inputs when it last ran, saved by its post-hook (save_cursor) in
+    the same transaction as its rows on DuckDB. A mart whose new input makes no row of its
+    own (no deletion this hour, a board without flags) still moves on. A missing cursor reads
+    as the beginning of time: everything is recomputed.
+-#}
+{% macro cursor_table() -%}
+    {{ return(api.Relation.create(database=this.database, schema=this.schema, identifier='polit_cursors')) }}
+{%- endmacro %}
+
+{% macro since_cursor(column='loaded_at') -%}
+    {{ return(adapter.dispatch('since_cursor', 'polit')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__since_cursor(column) -%}
+    {%- if adapter.get_relation(this.database, this.schema, 'polit_cursors') is not none -%}
+    {{ column }} > (
+        select coalesce(max(loaded_at), '-infinity'::timestamptz)
+        from {{ cursor_table() }} where model = '{{ this.identifier }}'
+    )
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- BigQuery: a literal (so that partitions are pruned), with a lookback: there `loaded_at`
+    is the crawl time, and files from another crawler can arrive late. -#}
+{% macro bigquery__since_cursor(column) -%}
+    {{ column }} >= timestamp('{{ bigquery_cursor()[0] }}')
+{%- endmacro %}
+
+{#- (since, bound): the cursor less the lookback, and the day `late_change_days` before it. -#}
+{% macro bigquery_cursor() -%}
+    {%- set result = ['0001-01-01 00:00:00+00', '0001-01-01 00:00:00+00'] -%}
+    {%- if execute and adapter.get_relation(this.database, this.schema, 'polit_cursors') is not none -%}
+        {%- set rows = run_query(
+            'select format_timestamp("%Y-%m-%d %H:%M:%E6S+00", timestamp_sub(max(loaded_at), interval '
+            ~ (var('lookback_hours', 6) | int) ~ ' hour)), format_timestamp("%Y-%m-%d 00:00:00+00", '
+            ~ 'timestamp_sub(max(loaded_at), interval ' ~ (var('late_change_days') | int) ~ ' day)) from '
+            ~ cursor_table() ~ " where model = '" ~ this.identifier ~ "'"
+        ).rows -%}
+        {%- if rows and rows[0][0] -%}
+            {%- set result = [rows[0][0], rows[0][1]] -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(result) }}
+{%- endmacro %}
+
+
+{#- The post-hook of every mart: its cursor is the newest `loaded_at` of the models it reads. -#}
+{% macro save_cursor() -%}
+    {%- set inputs = [] -%}
+    {%- for node_id in model.depends_on.nodes if node_id.startswith('model.') -%}
+        {%- set node = graph.nodes[node_id] -%}
+        {%- do inputs.append(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) -%}
+    {%- endfor -%}
+    create table if not exists {{ cursor_table() }} (model {{ type_string() }}, loaded_at {{ cursor_type() }});
+    delete from {{ cursor_table() }} where model = '{{ this.identifier }}';
+    insert into {{ cursor_table() }} (model, loaded_at)
+    select '{{ this.identifier }}', max(loaded_at) from (
+        {%- for relation in inputs %}
+        select max(loaded_at) as loaded_at from {{ relation }}
+        {%- if not loop.last %} union all{% endif %}
+        {%- endfor %}
+    ) as inputs
+{%- endmacro %}
+
+
+{% macro cursor_type() -%}
+    {{ return(adapter.dispatch('cursor_type', 'polit')()) }}
+{%- endmacro %}
+
+{% macro duckdb__cursor_type() -%}
+    timestamptz
+{%- endmacro %}
+
+{% macro bigquery__cursor_type() -%}
+    timestamp
+{%- endmacro %}
+
+
+{#- ` and <column> >= <literal>` on BigQuery: the partitions an hourly run may touch. -#}
+{% macro late_bound(column) -%}
+    {{ return(adapter.dispatch('late_bound', 'polit')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__late_bound(column) -%}
+{%- endmacro %}
+
+{% macro bigquery__late_bound(column) -%}
+    {%- if is_incremental() %}
+    and {{ column }} >= timestamp('{{ bigquery_cursor()[1] }}')
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The bucket a touched group is recomputed in, as a timestamp: the hour on DuckDB, the
+    day (one partition) on BigQuery; day_bucket: the day on both. -#}
+{% macro touch_bucket(ts) -%}
+    {{ return(adapter.dispatch('touch_bucket', 'polit')(ts)) }}
+{%- endmacro %}
+
+{% macro duckdb__touch_bucket(ts) -%}
+    date_trunc('hour', {{ ts }})
+{%- endmacro %}
+
+{% macro bigquery__touch_bucket(ts) -%}
+    timestamp_trunc({{ ts }}, day)
+{%- endmacro %}
+
+{% macro day_bucket(ts) -%}
+    {{ return(adapter.dispatch('day_bucket', 'polit')(ts)) }}
+{%- endmacro %}
+
+{% macro duckdb__day_bucket(ts) -%}
+    date_trunc('day', {{ ts }})
+{%- endmacro %}
+
+{% macro bigquery__day_bucket(ts) -%}
+    timestamp_trunc({{ ts }}, day)
+{%- endmacro %}
+
+
+{#-
+    `relation` limited to the rows whose `ts` falls in a touched bucket (CTE `touched`:
+    `board`, `bucket`); the whole relation on a first run or a full refresh. `day`: the
+    buckets are days (day_bucket). `partition`: the relation's partition column when it is
+    not `ts`, a column never earlier than `ts` (bounded too, so that BigQuery prunes).
+-#}
+{% macro in_touched(relation, ts, day=false, partition=none) -%}
+    {%- if is_incremental() -%}
+    {%- set column = 'rows_.' ~ ts -%}
+    (
+        select rows_.*
+        from {{ relation }} as rows_
+        inner join touched
+            on rows_.board = touched.board
+            and {{ day_bucket(column) if day else touch_bucket(column) }} = touched.bucket
+        where {{ column }} >= (select min(bucket) from touched) {{ late_bound(column) }}
+        {%- if partition %}
+            and rows_.{{ partition }} >= (select min(bucket) from touched)
+            {{ late_bound('rows_.' ~ partition) }}
+        {%- endif %}
+    )
+    {%- else -%}
+    {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    The final select of a rebuilt mart. Incremental on DuckDB: every touched group, with its
+    recomputed rows, or one placeholder row (null `present`) when it has none now.
+    `keys` name the group in `relation` and in `touched`.
+-#}
+{% macro rebuild_rows(relation, keys, touched='touched') -%}
+    {{ return(adapter.dispatch('rebuild_rows', 'polit')(relation, keys, touched)) }}
+{%- endmacro %}
+
+{% macro duckdb__rebuild_rows(relation, keys, touched) -%}
+    {%- if is_incremental() -%}
+    select {{ relation }}.* exclude ({{ keys | join(', ') }}), groups_.*
+    from (select distinct {{ keys | join(', ') }} from {{ touched }}) as groups_
+    left join {{ relation }} using ({{ keys | join(', ') }})
+    {%- else -%}
+    select * from {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro bigquery__rebuild_rows(relation, keys, touched) -%}
+    select * from {{ relation }}
+{%- endmacro %}
+
+
+{#-
+    The config of a rebuilt mart: `keys` name a group (DuckDB deletes and re-inserts whole
+    groups), `present` a column that is never null in a real row, `partition` the time column
+    of the BigQuery day partitions (`data_type` timestamp or date), `cluster` its clustering.
+-#}
+{% macro rebuild_config(keys, present, partition, data_type='timestamp', cluster=['board']) -%}
+    {{ return(adapter.dispatch('rebuild_config', 'polit')(keys, present, partition, data_type, cluster)) }}
+{%- endmacro %}
+
+{% macro duckdb__rebuild_config(keys, present, partition, data_type, cluster) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'rebuild',
+        'unique_key': keys,
+        'rebuild_present': present,
+        'on_schema_change': 'append_new_columns',
+        'post_hook': ['{{ save_cursor() }}'],
+    }) }}
+{%- endmacro %}
+
+{% macro bigquery__rebuild_config(keys, present, partition, data_type, cluster) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'insert_overwrite',
+        'partition_by': {'field': partition, 'data_type': data_type, 'granularity': 'day'},
+        'cluster_by': cluster,
+        'on_schema_change': 'append_new_columns',
+        'post_hook': ['{{ save_cursor() }}'],
+    }) }}
+{%- endmacro %}
+
+
+{#-
+    The `rebuild` strategy (DuckDB): replace the target's rows of every group in the new
+    rows (keys: `unique_key`), then insert the new rows that are real (`rebuild_present` not
+    null). One transaction with the model's temp table (dbt-duckdb's incremental
+    materialization), so a kill leaves the old rows or the new ones.
+-#}
+{% macro get_incremental_rebuild_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set keys = arg_dict['unique_key'] -%}
+    {%- set keys = [keys] if keys is string else keys -%}
+    {%- set present = config.get('rebuild_present') -%}
+    {%- if not keys or not present -%}
+        {{ exceptions.raise_compiler_error('rebuild: needs unique_key and rebuild_present') }}
+    {%- endif -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ target }}
+    where exists (
+        select 1 from {{ source }} as groups_
+        where {% for key in keys %}groups_.{{ key }} = {{ target }}.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
+    );
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }} where {{ present }} is not null
+{%- endmacro %}
