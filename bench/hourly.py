@@ -350,7 +350,9 @@ def ensure_base(size: int, lake_entry: Path, root: Path) -> tuple[Path, bool]:
         for extra in (tmp / "dbt", Path(f"{wh}.tmp")):
             shutil.rmtree(extra, ignore_errors=True)
         meta = {"warehouse": counts, "warehouse_bytes": wh.stat().st_size, "built": built,
-                "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+                "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "dbt_project": str(dbt_project()),
+                "dbt_hash": tree_hash([dbt_project()]).hexdigest()[:12]}  # fmt: skip
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     prune_bases(root, size)
     return entry, False
@@ -403,6 +405,45 @@ def dbt_timings(workdir: Path) -> dict[str, Any]:
         "statuses": statuses,
         "by_group_s": {k: round(v, 2) for k, v in sorted(by_group.items(), key=lambda kv: -kv[1])},
         "per_model": dict(sorted(per_model.items(), key=lambda kv: -kv[1]["total_s"])),
+        **dbt_phases(workdir / "logs" / "dbt.log"),
+    }
+
+
+# Lines of dbt.log that start and end its phases: "Running with dbt=…" (dbt starts),
+# "Registered adapter" (parse starts), "Found 23 models, …" (parse done), the last line.
+PHASES = {"start": "Running with dbt=", "adapter": "Registered adapter:", "parsed": "Found "}
+
+
+def dbt_phases(log_path: Path) -> dict[str, Any]:
+    """Seconds of dbt's start-up phases, from the timestamps of dbt.log: `parse_s` (the
+    project parsed: no partial parsing, the target directory is new every run) and
+    `log_span_s` (first to last line: the transform's wall minus it is Python, polit and
+    dbt imports before dbt logs anything)."""
+    seen: dict[str, float] = {}
+    last = None
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        stamp, _, rest = line.partition(" ")
+        try:
+            hh, mm, ss = stamp.split(":")
+            t = int(hh) * 3600 + int(mm) * 60 + float(ss)
+        except ValueError:
+            continue
+        if last is not None and t < last - 43200:  # past midnight
+            t += 86400
+        last = t
+        message = rest.split("]: ", 1)[-1]
+        for phase, prefix in PHASES.items():
+            if phase not in seen and message.startswith(prefix):
+                seen[phase] = t
+    if len(seen) < len(PHASES) or last is None:
+        return {}
+    return {
+        "parse_s": round(seen["parsed"] - seen["adapter"], 2),
+        "log_span_s": round(last - seen["start"], 2),
     }
 
 
@@ -453,6 +494,7 @@ def medians(hours: list[dict[str, Any]]) -> dict[str, Any] | None:
         "dbt_elapsed_s": med("transform", "dbt", "dbt_elapsed_s"),
         "nodes_s": med("transform", "dbt", "nodes_s"),
         "startup_s": round(statistics.median(startup), 3),
+        "parse_s": med("transform", "dbt", "parse_s"),
         "per_model_s": dict(sorted(per_model.items(), key=lambda kv: -kv[1])),
     }
 
@@ -529,14 +571,15 @@ def markdown(res: dict[str, Any]) -> str:
         "snapshot (new posts in live and new threads, quotes of earlier posts, tombstones, "
         "archived and deleted threads), `polit load`, then the hourly `polit transform` (the "
         "whole `dbt build`, tests included), each a child process; medians over the hours. "
-        "CPU = the child's user + system seconds, its workers included. *start-up + parse* "
-        "= transform wall minus dbt's own elapsed time of the run phase (Python and dbt "
-        "imports, a full parse: each run gets a fresh dbt target directory); *dbt nodes* = "
+        "CPU = the child's user + system seconds, its workers included. *start-up* = "
+        "transform wall minus dbt's own elapsed time of its run phase: Python, polit and dbt "
+        "imports, and the parse of the project (from dbt.log's timestamps; a full parse each "
+        "time, since every run gets a fresh dbt target directory); *dbt nodes* = "
         f"the sum of the node times. dbt project: {res['dbt_project']['note']}. DuckDB "
         f"`memory_limit` {res['duckdb_memory_limit']}." + (" Quick sizes." if res["quick"] else ""),
         "",
         "| base posts | the hour: new posts / changed / tombstones / archived threads (lake rows) "
-        "| `polit load` s (CPU) | transform wall s | transform CPU s | start-up + parse s "
+        "| `polit load` s (CPU) | transform wall s | transform CPU s | start-up s (parse) "
         "| dbt nodes s | wall vs smallest | CPU vs smallest | each hour: transform wall s |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -552,7 +595,8 @@ def markdown(res: dict[str, Any]) -> str:
             f"| {posts:,} | {_n(m['new_posts'])} / {_n(m['changed_posts'])} / "
             f"{_n(m['tombstones'])} / {_n(m['archived_threads'])} ({_n(m['lake_rows'])}) "
             f"| {m['load_wall_s']:.1f} ({m['load_cpu_s']:.1f}) | {m['transform_wall_s']:.1f} "
-            f"| {m['transform_cpu_s']:.1f} | {m['startup_s']:.1f} | {m['nodes_s']:.1f} "
+            f"| {m['transform_cpu_s']:.1f} | {m['startup_s']:.1f} ({_n(m.get('parse_s'), '.1f')}) "
+            f"| {m['nodes_s']:.1f} "
             f"| {_n(v['transform_wall'], 'g', '×')} | {_n(v['transform_cpu'], 'g', '×')} "
             f"| {each}{' (then failed)' if s['failed'] else ''} |"
         )
