@@ -35,6 +35,7 @@ from polit.cost_dbt import (
     dbt_project,
     load_cost_models,
     model_queries,
+    project_costs,
     query_bytes,
     window_days,
 )
@@ -238,7 +239,9 @@ def test_every_model_of_the_dbt_project_has_a_cost_entry(project) -> None:
     per_model = {e["model"]: e for e in doc["bigquery_bytes_per_run"]}
     assert set(per_model) == set(project.models) | set(project.seeds)
     tests = [t for e in doc["bigquery_bytes_per_run"] for t in e["tests"]]
-    assert sorted(t["test"] for t in tests) == sorted(t.name for t in project.tests)
+    assert sorted(t["test"] for t in tests if t["query"] == "test") == sorted(
+        t.name for t in project.tests
+    )
     for entry in doc["bigquery_bytes_per_run"]:
         billed = entry["build_billed_bytes"] + entry["tests_billed_bytes"]
         assert entry["billed_bytes"] == pytest.approx(billed, abs=len(entry["queries"]) + 50)
@@ -283,45 +286,64 @@ def test_posts_new_rows_by_hand_from_the_cost_table() -> None:
     assert read == pytest.approx(expected) and billed == pytest.approx(expected)
     # a month in, a year in: the same bytes (the windows are days, not history)
     assert query_bytes(queries["new rows into a temp table"], sizes, 30, 10 * MIB)[0] == read
-    # the cursor reads 8 bytes a row of the window: billed at the 10 MiB minimum
-    cursor = query_bytes(queries["cursor"], sizes, 365, 10 * MIB)
-    assert cursor == (pytest.approx(150_000 * recent_days * 8), 10 * MIB)
+    # its max(loaded_at) lookups read 8 bytes a row of all of posts, as the macros are written:
+    # 3 a run, growing with history; a month in, the 10 MiB minimum
+    lookups = [q for q in model_queries(posts, models.entries["posts"]) if q.name.startswith("max")]
+    assert len(lookups) == 3
+    assert query_bytes(lookups[0], sizes, 365, 10 * MIB) == (
+        pytest.approx(150_000 * 365 * 8),
+        pytest.approx(150_000 * 365 * 8),
+    )
+    assert query_bytes(lookups[0], sizes, 5, 10 * MIB)[1] == 10 * MIB
 
 
 def test_runs_are_charged_at_the_history_they_see(project) -> None:
     def month(age: int) -> dict:
         a = Assumptions(age_days=age)
         doc = estimate(Volume(posts_per_day=150_000), a, project=project).as_dict()
-        return {e["model"]: e for e in doc["bigquery_bytes_per_run"]}
+        return {e["model"]: {q["query"]: q for q in e["queries"]} | {"": e}
+                for e in doc["bigquery_bytes_per_run"]}  # fmt: skip
 
     young, old = month(40), month(365)
-    # posts reads day partitions only: flat; threads is not partitioned: it grows with history
-    assert old["posts"]["build_billed_bytes"] == pytest.approx(
-        young["posts"]["build_billed_bytes"], rel=1e-6
-    )
-    growth = old["threads"]["build_billed_bytes"] / young["threads"]["build_billed_bytes"]
-    assert growth > 3
+    # the windowed reads of posts stay flat; what reads all of a table grows with history:
+    # posts' max(loaded_at) lookups, and threads, which is not partitioned
+    for query in ("new rows into a temp table", "merge"):
+        assert old["posts"][query]["bytes"] == pytest.approx(young["posts"][query]["bytes"])
+    lookups = "max(loaded_at)"
+    assert old["posts"][lookups]["bytes"] > 9 * young["posts"][lookups]["bytes"]
+    assert old["threads"]["merge"]["bytes"] > 9 * young["threads"]["merge"]["bytes"]
     # and a model built as a table reads all of its inputs, so it grows too
     table = {**project.models, "activity_hourly": DbtModel("activity_hourly", "table", None)}
     as_table = replace(project, models=table)
     doc = estimate(Volume(posts_per_day=150_000), project=as_table).as_dict()
     rebuilt = next(e for e in doc["bigquery_bytes_per_run"] if e["model"] == "activity_hourly")
     assert [q["query"] for q in rebuilt["queries"]] == ["create table as select"]
-    assert rebuilt["build_billed_bytes"] > 10 * old["activity_hourly"]["build_billed_bytes"]
+    incremental = old["activity_hourly"]["touched days into a temp table"]["bytes"]
+    assert rebuilt["queries"][0]["bytes"] > 50 * incremental
 
 
-def test_hourly_tests_read_the_window_and_untagged_tests_read_everything(project) -> None:
-    windowed = replace(project, tests=tuple(replace(t, windowed=True) for t in project.tests))
-    whole = replace(project, tests=tuple(replace(t, windowed=False) for t in project.tests))
+def test_hourly_tests_read_the_recent_window_or_everything(project) -> None:
+    """The project's get_where_subquery override bounds every test of a model with loaded_at
+    (after a lookup of its newest loaded_at); without it, or a `where`, a test reads it all."""
+    models = load_cost_models()
 
-    def tests_bytes(p: object) -> float:
-        doc = estimate(Volume(posts_per_day=150_000), project=p).as_dict()  # type: ignore[arg-type]
-        return sum(e["tests_billed_bytes"] for e in doc["bigquery_bytes_per_run"])
+    def tests_bytes(p: object, lookup: str = "all") -> float:
+        m = replace(models, tests={**models.tests, "lookup": {"window": lookup}})
+        a = Assumptions()
+        sizes = lambda tables, v: volume_sizes(Volume(150_000), m, v, window_days(v, 24))  # noqa: E731
+        w = project_costs(p, m, sizes, 24, a.age_days, 10 * MIB)  # type: ignore[arg-type]
+        return sum(q.billed_bytes for n in w.nodes for q in n.tests) / w.runs
 
-    assert tests_bytes(whole) > 5 * tests_bytes(windowed)
-    # at the window size each test is billed ~10 MiB per table it reads, whatever the history
-    refs = sum(1 + bool(t.parent) for t in project.tests)
-    assert tests_bytes(windowed) < refs * 10 * MIB * 1.5
+    assert project.where_override  # dbt/macros/tests.sql
+    bare = replace(project, where_override=False)
+    with_where = replace(bare, tests=tuple(replace(t, windowed=True) for t in project.tests))
+    assert tests_bytes(bare) > 5 * tests_bytes(with_where)
+    # bounded by the override: the test reads the window, its lookup (as written) all of it
+    assert tests_bytes(project) > tests_bytes(project, lookup="recent")
+    # with the lookup bounded too, each query is billed ~10 MiB per table it references
+    bounded = [t for t in project.tests if "loaded_at" in models.tables[t.node].columns]
+    refs = sum(1 + bool(t.parent) for t in project.tests) + len(bounded)
+    assert tests_bytes(project, lookup="recent") < refs * 10 * MIB * 1.5
 
 
 def test_storage_counts_every_table_the_warehouse_holds(project) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 MODELS_PATH = Path(__file__).with_name("cost_models.toml")
 LONG_TERM_AFTER_DAYS = 90  # a partition unmodified this long is long-term storage
-SUMMARY_VERSION = 1  # of the cached summary of dbt's manifest
+SUMMARY_VERSION = 2  # of the cached summary of dbt's manifest
 SKIPPED_DIRS = {"target", "logs", "dbt_packages", ".user.yml"}
 WINDOWS = ("run", "raw", "recent", "trend", "all")
 TMP = "__dbt_tmp"  # the temp table of a model's run: its rows, sized like the model's table
@@ -66,6 +66,7 @@ class DbtProject:
     tests: tuple[DbtTest, ...]
     unit_tests: int
     vars: dict[str, Any]
+    where_override: bool = False  # the project overrides dbt's get_where_subquery
 
 
 def project_digest(project: Path) -> str:
@@ -147,6 +148,10 @@ def summarize_manifest(manifest: dict[str, Any], dbt_vars: dict[str, Any]) -> di
         "tests": sorted(tests, key=lambda t: t["name"]),
         "unit_tests": len(manifest.get("unit_tests") or {}),
         "vars": dbt_vars,
+        "where_override": any(
+            m.split(".")[-1].endswith("get_where_subquery") and m.split(".")[1] != "dbt"
+            for m in manifest.get("macros") or {}
+        ),
     }
 
 
@@ -203,6 +208,7 @@ def _project(summary: dict[str, Any]) -> DbtProject:
         ),
         unit_tests=int(summary["unit_tests"]),
         vars=dict(summary["vars"]),
+        where_override=bool(summary.get("where_override")),
     )
 
 
@@ -246,6 +252,7 @@ class Read:
 class Query:
     name: str
     reads: tuple[Read, ...]
+    part: str = ""  # a data test's queries: "" for the test, else what the other one looks up
 
 
 @dataclass(frozen=True)
@@ -253,6 +260,8 @@ class CostModels:
     vars: dict[str, Any]
     tables: dict[str, Table]
     entries: dict[str, dict[str, Any]]
+    tests: dict[str, Any] = field(default_factory=dict)
+    rebuild: dict[str, Any] = field(default_factory=dict)
 
 
 def load_cost_models(path: Path | None = None) -> CostModels:
@@ -270,7 +279,14 @@ def load_cost_models(path: Path | None = None) -> CostModels:
             stored=bool(t.get("stored", True)),
             keep_days=float(t["keep_days"]) if "keep_days" in t else None,
         )
-    return CostModels(dict(raw.get("vars", {})), tables, dict(raw.get("model", {})))
+    models = dict(raw.get("model", {}))
+    return CostModels(
+        dict(raw.get("vars", {})),
+        tables,
+        models,
+        dict(raw.get("tests", {})),
+        dict(raw.get("rebuild", {})),
+    )
 
 
 def _read(spec: dict[str, Any]) -> Read:
@@ -281,21 +297,28 @@ def _read(spec: dict[str, Any]) -> Read:
     return Read(spec["table"], None if columns == "*" else tuple(columns), window)
 
 
-def model_queries(model: DbtModel, entry: dict[str, Any]) -> list[Query]:
+def model_queries(
+    model: DbtModel, entry: dict[str, Any], rebuild: dict[str, Any] | None = None
+) -> list[Query]:
     """The queries dbt-bigquery runs to build `model` in an hourly run (cost_models.toml's
-    header describes each template)."""
+    header describes each template): the entry's `lookups` (the queries its macros run while
+    compiling it), then its template."""
     kind = model.materialized
     if kind in ("view", "ephemeral"):
         return []
+    rebuild = rebuild or {}
+    lookups = [
+        Query(lookup.get("name", "lookup"), tuple(_read(r) for r in lookup["read"]))
+        for lookup in entry.get("lookups", [])
+        for _ in range(int(lookup.get("queries", 1)))
+    ]
     reads = tuple(_read(r) for r in entry.get("reads", []))
     if kind != "incremental":  # table (or anything else): rebuilt from all of its inputs
-        return [Query("create table as select", tuple(_whole(r) for r in reads))]
+        return [*lookups, Query("create table as select", tuple(_whole(r) for r in reads))]
     own = model.name
     if model.strategy == "merge":
-        cursor = entry.get("cursor") or {"table": own, "columns": ["loaded_at"]}
-        queries = [Query("cursor", (_read(cursor),))] * int(cursor.get("queries", 1))
         return [
-            *queries,
+            *lookups,
             Query("new rows into a temp table", reads),
             Query(
                 "merge",
@@ -306,8 +329,10 @@ def model_queries(model: DbtModel, entry: dict[str, Any]) -> list[Query]:
                 ),
             ),
         ]
+    cursor = Query("cursor", (Read("polit_cursors", None, "all"),))
     queries = [
-        Query("cursor", (Read("polit_cursors", None, "all"),)),
+        *[cursor] * int(entry.get("cursor_queries", 1)),
+        *lookups,
         Query("touched days into a temp table", reads),
         Query("touched partitions", (Read(own + TMP, (PARTITION,), "recent"),)),
         Query(
@@ -320,7 +345,8 @@ def model_queries(model: DbtModel, entry: dict[str, Any]) -> list[Query]:
         ),
     ]
     if any("save_cursor" in hook for hook in model.post_hooks):
-        inputs = tuple(Read(m, ("loaded_at",), "recent") for m in model.depends_on)
+        window = rebuild.get("save_cursor_window", "recent")
+        inputs = tuple(Read(m, ("loaded_at",), window) for m in model.depends_on)
         queries += [
             Query("cursor: delete", (Read("polit_cursors", None, "all"),)),
             Query("cursor: save", inputs),
@@ -332,11 +358,25 @@ def _whole(read: Read) -> Read:
     return read if read.window in ("trend", "all") else Read(read.table, read.columns, "all")
 
 
-def data_test_query(test: DbtTest) -> Query:
-    reads = [Read(test.node, test.columns, "recent" if test.windowed else "all")]
+def data_test_queries(
+    test: DbtTest, project: DbtProject, cost_models: CostModels, table: Table
+) -> list[Query]:
+    """The queries of one data test in an hourly build: over the recent window when it has a
+    `where` config or the project's get_where_subquery override bounds it (cost_models.toml
+    [tests]: a model with `recent_column`, after a lookup of that column's newest value),
+    else over all of its table."""
+    recent = cost_models.tests.get("recent_column")
+    bounded = project.where_override and recent in table.columns
+    queries = []
+    if bounded:
+        lookup = cost_models.tests["lookup"]
+        columns = tuple(lookup.get("columns", [recent]))
+        read = Read(test.node, columns, lookup["window"])
+        queries.append(Query(test.name, (read,), part=f"newest {recent}"))
+    reads = [Read(test.node, test.columns, "recent" if test.windowed or bounded else "all")]
     if test.parent:
         reads.append(Read(test.parent, test.parent_columns or None, "all"))
-    return Query(test.name, tuple(reads))
+    return [*queries, Query(test.name, tuple(reads))]
 
 
 # ---- sizes and windows --------------------------------------------------------------------------
@@ -393,6 +433,7 @@ def window_days(dbt_vars: dict[str, Any], runs_per_day: int) -> dict[str, float]
 class QueryCost:
     name: str
     tables: tuple[str, ...]
+    part: str = ""
     bytes: float = 0.0  # summed over the month's runs
     billed_bytes: float = 0.0
 
@@ -413,6 +454,7 @@ class NodeCost:
         def one(q: QueryCost, key: str) -> dict[str, Any]:
             return {
                 key: q.name,
+                **({"query": q.part or "test"} if key == "test" else {}),
                 "tables": list(q.tables),
                 "bytes": round(q.bytes / runs),
                 "billed_bytes": round(q.billed_bytes / runs),
@@ -480,9 +522,12 @@ def project_costs(
     nodes: list[tuple[NodeCost, list[Query], list[Query]]] = []
     tests_by_node: dict[str, list[Query]] = {}
     for test in project.tests:
-        tests_by_node.setdefault(test.node, []).append(data_test_query(test))
+        table = sizes.table(test.node)
+        tests_by_node.setdefault(test.node, []).extend(
+            data_test_queries(test, project, cost_models, table)
+        )
     for name, model in sorted(project.models.items()):
-        queries = model_queries(model, cost_models.entries[name])
+        queries = model_queries(model, cost_models.entries[name], cost_models.rebuild)
         cost = NodeCost(name, "model", model.materialized, model.strategy)
         nodes.append((cost, queries, tests_by_node.pop(name, [])))
     for name in project.seeds:
@@ -507,7 +552,7 @@ def project_costs(
 
 
 def _query_cost(q: Query) -> QueryCost:
-    return QueryCost(q.name, tuple(dict.fromkeys(r.table for r in q.reads)))
+    return QueryCost(q.name, tuple(dict.fromkeys(r.table for r in q.reads)), q.part)
 
 
 def query_bytes(q: Query, sizes: Sizes, age: float, min_bytes: float) -> tuple[float, float]:
