@@ -344,11 +344,6 @@ def test_killed_transform_then_rerun_reaches_the_same_tables(built, tmp_path):
     assert killed_mid_build >= 2
 
 
-# Reads BigQuery cannot bound yet: `threads` recomputes a touched thread from all its raw
-# rows and posts (issue 12, left for a later session: merge it like `posts`).
-UNBOUNDED = {"threads"}
-
-
 def test_bigquery_incremental_reads_carry_literal_partition_filters(bigquery_compile, bq_work):
     """Every read of a partitioned table (raw tables, the staging views over them, `posts`
     and every mart) in an incremental build has a literal bound on its partition column:
@@ -365,9 +360,8 @@ def test_bigquery_incremental_reads_carry_literal_partition_filters(bigquery_com
     views = {n["name"] for n in nodes if n["config"].get("materialized") == "view"}
     assert views == {"stg_chan__posts", "stg_chan__threads"}  # inlined: their readers bound them
     found = {name: partition_filter_violations(sql, partitioned)
-             for name, sql in compiled.items() if name not in UNBOUNDED | views}  # fmt: skip
+             for name, sql in compiled.items() if name not in views}  # fmt: skip
     assert {name: v for name, v in found.items() if v} == {}
-    assert partition_filter_violations(compiled["threads"], partitioned)  # still unbounded
     # the literals were read before the build: cursors and bounds
     assert any("polit_cursors" in q for q in queries)
 

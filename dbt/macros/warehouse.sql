@@ -81,6 +81,10 @@
 {%- endmacro %}
 
 {% macro bigquery__loaded_since_last_run(relation, column) -%}
+    {{ column }} >= timestamp('{{ since_literal(relation, column) }}')
+{%- endmacro %}
+
+{% macro since_literal(relation, column='loaded_at') -%}
     {%- set since = '0001-01-01 00:00:00+00' -%}
     {%- if execute -%}
         {%- set result = run_query(
@@ -91,7 +95,47 @@
             {%- set since = result.rows[0][0] -%}
         {%- endif -%}
     {%- endif -%}
-    {{ column }} >= timestamp('{{ since }}')
+    {{ return(since) }}
+{%- endmacro %}
+
+
+{#
+    The partitions an incremental `threads` run must read on BigQuery, as two literals: a
+    touched thread's raw rows are all observed since it was first seen, and its posts were
+    all posted since its OP (or, OP unknown, `late_change_days` before it was first seen).
+    New threads' rows and posts are among the new ones. Returns (states, posts) filters,
+    ` and <column> >= <literal>`; DuckDB needs none (it skips row groups by post number).
+#}
+{% macro threads_bounds(states_column, posts_column) -%}
+    {{ return(adapter.dispatch('threads_bounds', 'polit')(states_column, posts_column)) }}
+{%- endmacro %}
+
+{% macro duckdb__threads_bounds(states_column, posts_column) -%}
+    {{ return(['', '']) }}
+{%- endmacro %}
+
+{% macro bigquery__threads_bounds(states_column, posts_column) -%}
+    {%- set since = since_literal(this) -%}
+    {%- set posted = late_bound_literal(ref('posts')) -%}
+    {%- set bounds = [since, posted] -%}
+    {%- if execute -%}
+        {%- set rows = run_query(
+            "with touched as (select board, thread_id from " ~ ref('stg_chan__threads')
+            ~ " where loaded_at >= timestamp('" ~ since ~ "') union distinct select board, thread_id from "
+            ~ ref('posts') ~ " where loaded_at >= timestamp('" ~ since ~ "') and post_datetime >= timestamp('"
+            ~ posted ~ "')) select format_timestamp('%Y-%m-%d %H:%M:%E6S+00', least(min(t.first_seen_at), timestamp('"
+            ~ since ~ "'))), format_timestamp('%Y-%m-%d 00:00:00+00', least(min(coalesce(t.created_at, timestamp_sub("
+            ~ "t.first_seen_at, interval " ~ (var('late_change_days') | int) ~ " day))), timestamp('" ~ posted
+            ~ "'))) from " ~ this ~ " as t inner join touched using (board, thread_id)"
+        ).rows -%}
+        {%- if rows and rows[0][0] -%}
+            {%- set bounds = [rows[0][0], rows[0][1] or posted] -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return([
+        " and " ~ states_column ~ " >= timestamp('" ~ bounds[0] ~ "')",
+        " and " ~ posts_column ~ " >= timestamp('" ~ bounds[1] ~ "')",
+    ]) }}
 {%- endmacro %}
 
 
@@ -244,4 +288,35 @@
 
 {% macro bigquery__apostrophe() -%}
     code_points_to_string([39])
+{%- endmacro %}
+
+
+{#
+    A full build of `posts` by one narrow aggregate and a join back to the newest version's
+    raw row (DuckDB: a post is in a lake file once per observation time, and the loader keeps
+    each row's file in `_file`), or by window functions over all raw rows (BigQuery, whose
+    load jobs cannot add the file's name; it sorts in parallel anyway).
+#}
+{% macro narrow_full_build() -%}
+    {{ return(adapter.dispatch('narrow_full_build', 'polit')()) }}
+{%- endmacro %}
+
+{% macro duckdb__narrow_full_build() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro bigquery__narrow_full_build() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro lake_file() -%}
+    {{ return(adapter.dispatch('lake_file', 'polit')()) }}
+{%- endmacro %}
+
+{% macro duckdb__lake_file() -%}
+    _file
+{%- endmacro %}
+
+{% macro bigquery__lake_file() -%}
+    cast(null as string)
 {%- endmacro %}

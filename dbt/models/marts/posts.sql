@@ -44,6 +44,67 @@
 
 with
 
+{% if not is_incremental() and narrow_full_build() %}
+-- A full build (DuckDB): one aggregate over the narrow columns finds each post's newest
+-- version row and state (arg_max), then only those rows are read whole. Sorting every
+-- wide raw row by post and time, as the windows below do, costs about twice as much.
+
+observations as (
+
+    select board, post_id, thread_id, observed_at, deleted_at, is_tombstone, loaded_at, lake_file
+    from {{ ref('stg_chan__posts') }}
+
+),
+
+summary as (
+
+    select
+        board,
+        post_id,
+        min(observed_at) as first_seen_at,
+        max(case when not is_tombstone then observed_at end) as last_seen_at,
+        max(observed_at) as last_observed_at,
+        max(loaded_at) as loaded_at,
+        -- the newest observation; at the same time a tombstone wins (as in the windows)
+        arg_max(
+            {'thread_id': thread_id, 'deleted_at': deleted_at},
+            {'at': observed_at, 'deleted_at': coalesce(deleted_at, '-infinity'::timestamptz)}
+        ) as state,
+        arg_max({'at': observed_at, 'file': lake_file}, observed_at) filter (where not is_tombstone)
+            as version_row
+    from observations
+    group by board, post_id
+
+),
+
+seen as (
+
+    select board, post_id, first_seen_at, last_seen_at, last_observed_at, loaded_at
+    from summary
+
+),
+
+latest_state as (
+
+    select board, post_id, state.thread_id as thread_id, state.deleted_at as deleted_at
+    from summary
+
+),
+
+latest_version as (
+
+    select summary.board, summary.post_id, {% for c in content %}stg.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from summary
+    inner join {{ ref('stg_chan__posts') }} as stg
+        on stg.board = summary.board
+        and stg.post_id = summary.post_id
+        and stg.observed_at = summary.version_row.at
+        and stg.lake_file = summary.version_row.file
+    where not stg.is_tombstone
+
+),
+{% else %}
+
 new_rows as (
 
     select * from {{ ref('stg_chan__posts') }}
@@ -164,6 +225,7 @@ seen as (
     group by board, post_id
 
 ),
+{% endif %}
 
 final as (
 

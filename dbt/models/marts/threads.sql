@@ -21,7 +21,12 @@
     read whole; its posts come from `posts`, already merged. A thread's posts are numbered
     from its own number up, so only posts numbered at or above the smallest touched thread
     are read (recent ones: `posts` is stored in post order, so older row groups are skipped).
+    On BigQuery both reads carry literal partition bounds instead (macro threads_bounds).
 -#}
+
+{%- if is_incremental() -%}
+{%- set bounds = threads_bounds('stg.loaded_at', 'posts.post_datetime') -%}
+{%- endif %}
 
 with
 
@@ -34,7 +39,7 @@ touched_rows as (
     union all
     select board, thread_id
     from {{ ref('posts') }}
-    where {{ loaded_since_last_run(this) }}
+    where {{ loaded_since_last_run(this) }} {{ posts_late_bound(ref('posts'), 'post_datetime') }}
 
 ),
 
@@ -52,6 +57,7 @@ states as (
     {% if is_incremental() %}
     inner join touched
         on stg.board = touched.board and stg.thread_id = touched.thread_id
+    where true {{ bounds[0] }}
     {% endif %}
 
 ),
@@ -63,7 +69,7 @@ thread_posts as (
     {% if is_incremental() %}
     inner join touched
         on posts.board = touched.board and posts.thread_id = touched.thread_id
-    where posts.post_id >= (select min(thread_id) from touched)
+    where posts.post_id >= (select min(thread_id) from touched) {{ bounds[1] }}
     {% endif %}
 
 ),

@@ -13,6 +13,7 @@ renamed as (
     select
         ---------- ids
         board,
+        {{ lake_file() }} as lake_file,  -- the lake file of the row (DuckDB; null on BigQuery)
         {{ adapter.quote('no') }} as post_id,
         thread_no as thread_id,
         id as poster_id,
