@@ -12,9 +12,10 @@
       the result), so a group that vanished (a post undeleted, a text changed) is deleted too;
       such placeholder rows have a null `present` column and are not inserted. A per-post
       mart recomputes every post of the touched hours (its groups are posts: none vanish).
-    - BigQuery (dbt-bigquery allows no custom strategy): `insert_overwrite` of day partitions.
-      There the touched groups are whole days (macro touch_bucket), so every touched day is
-      recomputed whole and replaced. Reads carry literal partition bounds (macro late_bound):
+    - BigQuery (dbt-bigquery allows no custom strategy): `insert_overwrite` of day partitions,
+      by copy jobs (`copy_partitions`: free, where a MERGE would bill the partitions it
+      replaces). There the touched groups are whole days (macro touch_bucket), so every
+      touched day is recomputed whole and replaced. Reads carry literal partition bounds (macro late_bound):
       a post changes only while its thread lives, so changed posts are at most
       `late_change_days` older than the crawl that changed them.
 #}
@@ -41,8 +42,9 @@
     own (no deletion this hour, a board without flags) still moves on. A missing cursor reads
     as the beginning of time: everything is recomputed.
 -#}
-{% macro cursor_table() -%}
-    {{ return(api.Relation.create(database=this.database, schema=this.schema, identifier='polit_cursors')) }}
+{% macro cursor_table(relation=none) -%}
+    {%- set relation = relation or this -%}
+    {{ return(api.Relation.create(database=relation.database, schema=relation.schema, identifier='polit_cursors')) }}
 {%- endmacro %}
 
 {% macro since_cursor(column='loaded_at') -%}
@@ -66,8 +68,12 @@
     {{ column }} >= timestamp('{{ bigquery_cursor()[0] }}')
 {%- endmacro %}
 
-{#- (since, bound): the cursor less the lookback, and the day `late_change_days` before it. -#}
+{#- (since, bound): this model's cursor less the lookback, and the day `late_change_days`
+    before it, as literals; one query per model (kept on the node while it compiles). -#}
 {% macro bigquery_cursor() -%}
+    {%- if model is mapping and model.get('polit_cursor') -%}
+        {{ return(model['polit_cursor']) }}
+    {%- endif -%}
     {%- set result = ['0001-01-01 00:00:00+00', '0001-01-01 00:00:00+00'] -%}
     {%- if execute and adapter.get_relation(this.database, this.schema, 'polit_cursors') is not none -%}
         {%- set rows = run_query(
@@ -79,27 +85,46 @@
         {%- if rows and rows[0][0] -%}
             {%- set result = [rows[0][0], rows[0][1]] -%}
         {%- endif -%}
+        {%- if model is mapping -%}
+            {%- do model.update({'polit_cursor': result}) -%}
+        {%- endif -%}
     {%- endif -%}
     {{ return(result) }}
 {%- endmacro %}
 
 
-{#- The post-hook of every mart: its cursor is the newest `loaded_at` of the models it reads. -#}
+{#-
+    The post-hook of every incremental model: its cursor becomes the newest `loaded_at` of the
+    models it reads. An incremental input has finished this build, so its own cursor is that
+    newest value (polit_cursors); a view over the raw tables is read since this cursor (a
+    literal on BigQuery, so that it prunes). The cursor never goes back. One MERGE: a kill
+    leaves the old cursor or the new one.
+-#}
 {% macro save_cursor() -%}
-    {%- set inputs = [] -%}
+    {%- set upstream = ["'" ~ this.identifier ~ "'"] -%}
+    {%- set views = [] -%}
     {%- for node_id in model.depends_on.nodes if node_id.startswith('model.') -%}
         {%- set node = graph.nodes[node_id] -%}
-        {%- do inputs.append(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) -%}
+        {%- if node.config.materialized == 'incremental' -%}
+            {%- do upstream.append("'" ~ node.alias ~ "'") -%}
+        {%- else -%}
+            {%- do views.append(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) -%}
+        {%- endif -%}
     {%- endfor -%}
     create table if not exists {{ cursor_table() }} (model {{ type_string() }}, loaded_at {{ cursor_type() }});
-    delete from {{ cursor_table() }} where model = '{{ this.identifier }}';
-    insert into {{ cursor_table() }} (model, loaded_at)
-    select '{{ this.identifier }}', max(loaded_at) from (
-        {%- for relation in inputs %}
-        select max(loaded_at) as loaded_at from {{ relation }}
-        {%- if not loop.last %} union all{% endif %}
-        {%- endfor %}
-    ) as inputs
+    merge into {{ cursor_table() }} as cursors
+    using (
+        select '{{ this.identifier }}' as model, max(loaded_at) as loaded_at from (
+            select loaded_at from {{ cursor_table() }} where model in ({{ upstream | join(', ') }})
+            {%- for relation in views %}
+            union all
+            select max(loaded_at) as loaded_at from {{ relation }} where {{ since_cursor() }}
+            {%- endfor %}
+        ) as inputs
+    ) as newest
+    on cursors.model = newest.model
+    when matched then update set loaded_at = newest.loaded_at
+    when not matched then insert (model, loaded_at) values (newest.model, newest.loaded_at)
 {%- endmacro %}
 
 
@@ -155,6 +180,26 @@
 
 {% macro bigquery__day_bucket(ts) -%}
     timestamp_trunc({{ ts }}, day)
+{%- endmacro %}
+
+
+{#-
+    The buckets (board, bucket) that rows changed since this model's last run fall in: for
+    each input, a [relation, time column] pair (a third item: the relation's partition column
+    when it is not the time column). `day`: day buckets.
+-#}
+{% macro touched_buckets(inputs, day=false) -%}
+    select distinct board, bucket from (
+        {%- for input in inputs %}
+        {%- set ts = input[1] %}
+        select board, {{ day_bucket(ts) if day else touch_bucket(ts) }} as bucket
+        from {{ changed_rows(input[0], input[2] if input | length > 2 else ts) }}
+        where {{ ts }} is not null
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
+    ) as touched_rows
 {%- endmacro %}
 
 
@@ -233,7 +278,10 @@
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'insert_overwrite',
-        'partition_by': {'field': partition, 'data_type': data_type, 'granularity': 'day'},
+        'partition_by': {
+            'field': partition, 'data_type': data_type, 'granularity': 'day',
+            'copy_partitions': true,
+        },
         'cluster_by': cluster,
         'on_schema_change': 'append_new_columns',
         'post_hook': ['{{ save_cursor() }}'],

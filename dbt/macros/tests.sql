@@ -43,13 +43,15 @@
     loaded_at >= (select max(loaded_at) - interval '{{ hours }} hours' from {{ relation }})
 {%- endmacro %}
 
-{#- BigQuery: literals, so that the model's partitions are pruned too. -#}
+{#- BigQuery: literals from the model's cursor (polit_cursors), so that neither the lookup
+    nor the test reads the model's history. -#}
 {% macro bigquery__recent_rows(relation, hours) -%}
     {%- set since = ['0001-01-01 00:00:00+00', '0001-01-01 00:00:00+00'] -%}
     {%- set rows = run_query(
         'select format_timestamp("%Y-%m-%d %H:%M:%E6S+00", timestamp_sub(max(loaded_at), interval '
         ~ hours ~ ' hour)), format_timestamp("%Y-%m-%d 00:00:00+00", timestamp_sub(max(loaded_at), '
-        ~ 'interval ' ~ (var('late_change_days') | int) ~ ' day)) from ' ~ relation
+        ~ 'interval ' ~ (var('late_change_days') | int) ~ ' day)) from ' ~ cursor_table(relation)
+        ~ " where model = '" ~ relation.identifier ~ "'"
     ).rows -%}
     {%- if rows and rows[0][0] -%}
         {%- set since = [rows[0][0], rows[0][1]] -%}

@@ -80,22 +80,10 @@
     )
 {%- endmacro %}
 
+{#- BigQuery: `relation` is the model itself; its cursor is in polit_cursors (save_cursor),
+    which reads no history (a max over the model would scan its whole column). -#}
 {% macro bigquery__loaded_since_last_run(relation, column) -%}
-    {{ column }} >= timestamp('{{ since_literal(relation, column) }}')
-{%- endmacro %}
-
-{% macro since_literal(relation, column='loaded_at') -%}
-    {%- set since = '0001-01-01 00:00:00+00' -%}
-    {%- if execute -%}
-        {%- set result = run_query(
-            'select format_timestamp("%Y-%m-%d %H:%M:%E6S+00", timestamp_sub(max(' ~ column
-            ~ '), interval ' ~ var('lookback_hours', 6) ~ ' hour)) from ' ~ relation
-        ) -%}
-        {%- if result and result.rows and result.rows[0][0] -%}
-            {%- set since = result.rows[0][0] -%}
-        {%- endif -%}
-    {%- endif -%}
-    {{ return(since) }}
+    {{ column }} >= timestamp('{{ bigquery_cursor()[0] }}')
 {%- endmacro %}
 
 
@@ -115,8 +103,7 @@
 {%- endmacro %}
 
 {% macro bigquery__threads_bounds(states_column, posts_column) -%}
-    {%- set since = since_literal(this) -%}
-    {%- set posted = late_bound_literal(ref('posts')) -%}
+    {%- set since, posted = bigquery_cursor() -%}
     {%- set bounds = [since, posted] -%}
     {%- if execute -%}
         {%- set rows = run_query(
@@ -145,7 +132,7 @@
     BigQuery allows 10,000 partitions per table, which hourly partitions fill in 417 days;
     day partitions last 27 years, and a query for one hour still reads one day's partition.
     `merge_late_bound`: the MERGE reads only the partitions an hourly run can touch
-    (bigquery__get_merge_sql).
+    (bigquery__get_merge_sql), as does the read of existing rows (late_bound).
 #}
 {% macro posts_storage_config() -%}
     {{ return(adapter.dispatch('posts_storage_config', 'polit')()) }}
@@ -165,47 +152,15 @@
 
 
 {#
-    A bound on the partitions of `posts` an incremental run reads and merges into, on
-    BigQuery: ` and <column> >= <literal>`, `late_change_days` before the day of the newest
-    row it holds (a post changes only while its thread lives). DuckDB: nothing (its bound is
-    the post number: set_merge_floor).
-#}
-{% macro posts_late_bound(relation, column) -%}
-    {{ return(adapter.dispatch('posts_late_bound', 'polit')(relation, column)) }}
-{%- endmacro %}
-
-{% macro duckdb__posts_late_bound(relation, column) -%}
-{%- endmacro %}
-
-{% macro bigquery__posts_late_bound(relation, column) -%}
-    and {{ column }} >= timestamp('{{ late_bound_literal(relation) }}')
-{%- endmacro %}
-
-{% macro late_bound_literal(relation) -%}
-    {%- set since = '0001-01-01 00:00:00+00' -%}
-    {%- if execute -%}
-        {%- set rows = run_query(
-            'select format_timestamp("%Y-%m-%d 00:00:00+00", timestamp_sub(max(loaded_at), interval '
-            ~ (var('late_change_days') | int) ~ ' day)) from ' ~ relation
-        ).rows -%}
-        {%- if rows and rows[0][0] -%}
-            {%- set since = rows[0][0] -%}
-        {%- endif -%}
-    {%- endif -%}
-    {{ return(since) }}
-{%- endmacro %}
-
-
-{#
     dbt's MERGE on BigQuery, with the target's partitions bounded by a literal when the model
-    sets `merge_late_bound` (BigQuery prunes on a literal, not on a subquery's result). The
-    literal is read from the target before the MERGE, as the model read it when it compiled.
+    sets `merge_late_bound` (BigQuery prunes on a literal, not on a subquery's result): the
+    model's cursor less `late_change_days` (late_bound), read before its post-hook moves it.
 #}
 {% macro bigquery__get_merge_sql(target, source, unique_key, dest_columns, incremental_predicates=none) -%}
     {%- set predicates = (incremental_predicates or []) | list -%}
     {%- set column = config.get('merge_late_bound') -%}
     {%- if column -%}
-        {%- do predicates.append("DBT_INTERNAL_DEST." ~ column ~ " >= timestamp('" ~ late_bound_literal(target) ~ "')") -%}
+        {%- do predicates.append("DBT_INTERNAL_DEST." ~ column ~ " >= timestamp('" ~ bigquery_cursor()[1] ~ "')") -%}
     {%- endif -%}
     {{ return(default__get_merge_sql(target, source, unique_key, dest_columns, predicates)) }}
 {%- endmacro %}

@@ -316,8 +316,11 @@ def model_queries(
     if kind != "incremental":  # table (or anything else): rebuilt from all of its inputs
         return [*lookups, Query("create table as select", tuple(_whole(r) for r in reads))]
     own = model.name
+    cursor = Query("cursor", (Read("polit_cursors", None, "all"),))
+    cursors = [cursor] * int(entry.get("cursor_queries", 1))
     if model.strategy == "merge":
-        return [
+        queries = [
+            *cursors,
             *lookups,
             Query("new rows into a temp table", reads),
             Query(
@@ -329,28 +332,20 @@ def model_queries(
                 ),
             ),
         ]
-    cursor = Query("cursor", (Read("polit_cursors", None, "all"),))
-    queries = [
-        *[cursor] * int(entry.get("cursor_queries", 1)),
-        *lookups,
-        Query("touched days into a temp table", reads),
-        Query("touched partitions", (Read(own + TMP, (PARTITION,), "recent"),)),
-        Query(
-            "replace partitions",
-            (
-                Read(own, (PARTITION,), "recent"),  # q': the partitions scanned, by the filter
-                Read(own, None, "recent"),  # t': the partitions replaced, every column
-                Read(own + TMP, None, "recent"),
-            ),
-        ),
-    ]
-    if any("save_cursor" in hook for hook in model.post_hooks):
-        window = rebuild.get("save_cursor_window", "recent")
-        inputs = tuple(Read(m, ("loaded_at",), window) for m in model.depends_on)
-        queries += [
-            Query("cursor: delete", (Read("polit_cursors", None, "all"),)),
-            Query("cursor: save", inputs),
+    else:
+        queries = [
+            *cursors,
+            *lookups,
+            Query("touched days into a temp table", reads),
+            Query("touched partitions", (Read(own + TMP, (PARTITION,), "recent"),)),
+            # then a copy job per touched partition (copy_partitions): free
         ]
+    if any("save_cursor" in hook for hook in model.post_hooks):
+        # the cursors of its incremental inputs, and the staging views since its cursor
+        views = tuple(
+            Read(m, ("loaded_at",), "raw") for m in model.depends_on if m.startswith("stg_")
+        )
+        queries.append(Query("cursor: merge", (Read("polit_cursors", None, "all"), *views)))
     return queries
 
 
@@ -371,7 +366,7 @@ def data_test_queries(
     if bounded:
         lookup = cost_models.tests["lookup"]
         columns = tuple(lookup.get("columns", [recent]))
-        read = Read(test.node, columns, lookup["window"])
+        read = Read(lookup.get("table", test.node), columns, lookup["window"])
         queries.append(Query(test.name, (read,), part=f"newest {recent}"))
     reads = [Read(test.node, test.columns, "recent" if test.windowed or bounded else "all")]
     if test.parent:

@@ -8,9 +8,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    select distinct board, {{ touch_bucket('post_datetime') }} as bucket
-    from {{ changed_rows(ref('posts'), 'post_datetime') }}
-    where post_datetime is not null
+    {{ touched_buckets([[ref('posts'), 'post_datetime']]) }}
 
 ),
 

@@ -11,21 +11,12 @@
 with
 
 {% if is_incremental() %}
-touched_rows as (
-
-    select board, {{ touch_bucket('post_datetime') }} as bucket
-    from {{ changed_rows(ref('posts'), 'post_datetime') }}
-    where post_datetime is not null
-    union all
-    select board, {{ touch_bucket('quoted_posted_at') }} as bucket
-    from {{ changed_rows(ref('reply_edges'), 'posted_at') }}
-    where quoted_posted_at is not null
-
-),
-
 touched as (
 
-    select distinct board, bucket from touched_rows
+    {{ touched_buckets([
+        [ref('posts'), 'post_datetime'],
+        [ref('reply_edges'), 'quoted_posted_at', 'posted_at'],
+    ]) }}
 
 ),
 

@@ -13,8 +13,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    select distinct board, {{ touch_bucket('post_datetime') }} as bucket
-    from {{ changed_rows(ref('int_post_tokens'), 'post_datetime') }}
+    {{ touched_buckets([[ref('int_post_tokens'), 'post_datetime']]) }}
 
 ),
 {% endif %}

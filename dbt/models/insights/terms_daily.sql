@@ -9,8 +9,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    select distinct board, {{ day_bucket('hour') }} as bucket
-    from {{ changed_rows(ref('int_term_hours'), 'hour') }}
+    {{ touched_buckets([[ref('int_term_hours'), 'hour']], day=true) }}
 
 ),
 

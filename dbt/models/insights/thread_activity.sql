@@ -15,9 +15,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    select distinct board, {{ touch_bucket('created_at') }} as bucket
-    from {{ changed_rows(ref('threads')) }}
-    where created_at is not null
+    {{ touched_buckets([[ref('threads'), 'created_at', none]]) }}
 
 ),
 {% endif %}

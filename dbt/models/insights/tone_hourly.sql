@@ -9,8 +9,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    select distinct board, {{ touch_bucket('post_datetime') }} as bucket
-    from {{ changed_rows(ref('post_tone'), 'post_datetime') }}
+    {{ touched_buckets([[ref('post_tone'), 'post_datetime']]) }}
 
 ),
 {% endif %}

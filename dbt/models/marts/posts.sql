@@ -6,6 +6,7 @@
         on_schema_change='append_new_columns',
         pre_hook="{{ set_merge_floor('polit_posts_floor', 'post_id', [ref('stg_chan__posts')]) }}",
         incremental_predicates=merge_floor_predicates('polit_posts_floor', 'post_id'),
+        post_hook="{{ save_cursor() }}",
         **posts_storage_config()
     )
 }}
@@ -25,7 +26,7 @@
     recent posts, so both reads of the target (`existing` below, and the merge itself through
     `incremental_predicates`: macro set_merge_floor) are bounded by the smallest post number
     among the new rows. On BigQuery both reads carry a literal bound on the day partitions
-    instead (macros posts_late_bound, bigquery__get_merge_sql).
+    instead (macros late_bound, bigquery__get_merge_sql).
     The bound changes no result (both also match on the key, and every new row is above it);
     it lets DuckDB skip the row groups of older posts by their min/max, which is why a full
     build writes the table in (board, post_id) order (macro build_order).
@@ -122,7 +123,7 @@ existing as (
     inner join (select distinct board, post_id from new_rows) as touched
         on target.board = touched.board and target.post_id = touched.post_id
     where target.post_id >= (select min(post_id) from new_rows)
-        {{ posts_late_bound(this, 'target.post_datetime') }}
+        {{ late_bound('target.post_datetime') }}
 
 ),
 {% endif %}

@@ -7,7 +7,8 @@
         pre_hook="{{ set_merge_floor(
             'polit_threads_floor', 'thread_id', [ref('stg_chan__threads'), ref('posts')]
         ) }}",
-        incremental_predicates=merge_floor_predicates('polit_threads_floor', 'thread_id')
+        incremental_predicates=merge_floor_predicates('polit_threads_floor', 'thread_id'),
+        post_hook="{{ save_cursor() }}"
     )
 }}
 
@@ -39,7 +40,7 @@ touched_rows as (
     union all
     select board, thread_id
     from {{ ref('posts') }}
-    where {{ loaded_since_last_run(this) }} {{ posts_late_bound(ref('posts'), 'post_datetime') }}
+    where {{ loaded_since_last_run(this) }} {{ late_bound('post_datetime') }}
 
 ),
 
