@@ -101,7 +101,9 @@ def run(quick: bool, scratch: Path) -> dict[str, Any]:
     cache = Path(os.environ[CACHE_ENV]).resolve() if os.environ.get(CACHE_ENV) else None
     root = cache or scratch / "cache"
     root.mkdir(parents=True, exist_ok=True)
-    log(f"{NAME}: sizes {cfg['sizes']}, {cfg['hours']} hours each, cache {root}")
+    project = project_note()  # before the run: the tree may change while it goes on
+    log(f"{NAME}: sizes {cfg['sizes']}, {cfg['hours']} hours each, cache {root}; dbt project "
+        f"{project['note']}")  # fmt: skip
     sizes = [prepare_size(size, cfg, root, scratch / f"size-{size}") for size in cfg["sizes"]]
     # The sizes take turns, hour by hour, so that both see the same (shared, noisy) machine.
     for hour in range(1, cfg["hours"] + 1):
@@ -114,7 +116,7 @@ def run(quick: bool, scratch: Path) -> dict[str, Any]:
         shutil.rmtree(scratch / f"size-{s['size']}", ignore_errors=True)
         s["median"] = medians(s["hours"])
         s["paths"] = {k: str(v) for k, v in s["paths"].items()}
-    return summarize(cfg, sizes, quick, cached=cache is not None, project=project_note())
+    return summarize(cfg, sizes, quick, cached=cache is not None, project=project)
 
 
 def config(quick: bool) -> dict[str, Any]:
@@ -244,30 +246,47 @@ def dbt_project() -> Path:
 
 
 def project_note() -> dict[str, Any]:
-    """Which dbt project was measured: its hash, and whether it is the one committed at HEAD."""
+    """Which dbt project is measured: its hash, and the commit whose `dbt/` it is, if any
+    (HEAD, or the last commit before `dbt/` changed: `POLIT_DBT_PROJECT` may hold an
+    export of older models, to measure them against the new ones)."""
     path = dbt_project()
     info: dict[str, Any] = {"path": str(path), "hash": tree_hash([path]).hexdigest()[:12]}
     where = f"`POLIT_DBT_PROJECT={path}`" if os.environ.get("POLIT_DBT_PROJECT") else "`dbt/`"
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                             capture_output=True, text=True, check=True, timeout=30)  # fmt: skip
-        with tempfile.TemporaryDirectory() as tmp:
-            archive = subprocess.run(["git", "archive", "HEAD", "dbt"], cwd=ROOT,
-                                     capture_output=True, check=True, timeout=60)  # fmt: skip
-            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-                tar.extractall(tmp, filter="data")
-            head = tree_hash([Path(tmp) / "dbt"]).hexdigest()[:12]
+        head = _git("rev-parse", "--short", "HEAD").strip()
+        info["head"], info["as_of"] = head, None
+        newer = None  # the commit after which `dbt/` no longer was what `rev` made it
+        for rev in _git("log", "--format=%h", "-n", "30", "--", "dbt").split():
+            if _committed_dbt_hash(rev) == info["hash"]:
+                info["as_of"] = _git("rev-parse", "--short", f"{newer}^").strip() if newer else head
+                break
+            newer = rev
     except (OSError, subprocess.SubprocessError, tarfile.TarError):
         info["note"] = f"{where} (hash {info['hash']})"
         return info
-    info["head"] = rev.stdout.strip()
-    info["is_head"] = head == info["hash"]
     info["note"] = (
-        f"{where}, the models as committed at {info['head']}"
-        if info["is_head"]
-        else f"{where}, changed since {info['head']}"
+        f"{where}, the models as committed at {info['as_of']}"
+        if info["as_of"]
+        else f"{where}, changed since {head}"
     ) + f" (hash {info['hash']})"
     return info
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True,
+                          timeout=60).stdout  # fmt: skip
+
+
+def _committed_dbt_hash(rev: str) -> str:
+    """tree_hash of `dbt/` as committed at `rev`."""
+    archive = subprocess.run(["git", "archive", rev, "dbt"], cwd=ROOT, capture_output=True,
+                             check=True, timeout=60)  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar,
+    ):
+        tar.extractall(tmp, filter="data")
+        return str(tree_hash([Path(tmp) / "dbt"]).hexdigest()[:12])
 
 
 def lake_key(size: int, cfg: dict[str, Any]) -> str:
