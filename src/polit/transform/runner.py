@@ -1,12 +1,16 @@
 """`run_dbt` and `transform`: dbt's own runner (`dbtRunner`), in this process.
 
-Each run writes profiles.yml for the warehouse into a fresh directory, which also holds
-dbt's `target/` and logs unless `workdir` is given (tests keep it to read the manifest).
+Each run writes profiles.yml for the warehouse into a work directory that also holds dbt's
+`target/` and logs: `workdir` if given (tests keep it to read the manifest), else for
+`transform` one per warehouse under the user's cache directory (`build_dir`), kept between
+runs so that dbt parses only what changed (a full parse costs seconds every hour), else a
+temporary one.
 The dbt project is `dbt/` at the repository root, or `POLIT_DBT_PROJECT`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -61,6 +65,14 @@ def _workdir(workdir: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="polit-dbt-") as tmp:
         yield Path(tmp)
+
+
+def build_dir(warehouse_url: str) -> Path:
+    """Where `transform` keeps dbt's target and logs for a warehouse between runs:
+    $XDG_CACHE_HOME/polit/dbt/<hash of the warehouse URL and the dbt project>."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(f"{warehouse_url}\0{project_dir()}".encode()).hexdigest()[:16]
+    return cache / "polit" / "dbt" / key
 
 
 def run_dbt(
@@ -155,6 +167,7 @@ def transform(
         # upgrade), which staging selects even before a load brings such files. A missing
         # file is left missing: dbt then fails on the absent raw tables, as it should.
         open_warehouse(warehouse_url).close()
+    workdir = workdir or build_dir(warehouse_url)
     result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet)
     report = TransformReport("build")
     for r in getattr(result.result, "results", []):
