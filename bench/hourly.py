@@ -115,7 +115,7 @@ def run(quick: bool, scratch: Path) -> dict[str, Any]:
             _attempt(s, lambda s=s: s.update(after=count_child(s["paths"]["wh"])))
         shutil.rmtree(scratch / f"size-{s['size']}", ignore_errors=True)
         s["median"] = medians(s["hours"])
-        s["paths"] = {k: str(v) for k, v in s["paths"].items()}
+        del s["paths"]  # scratch, gone
     return summarize(cfg, sizes, quick, cached=cache is not None, project=project)
 
 
