@@ -27,9 +27,11 @@ Figures are the median over `hours` successive hours (5; `--quick`: 1). The size
 turns hour by hour (1M's first hour, 10M's first hour, 1M's second, …), so that a ratio
 compares hours measured under the same load from other jobs.
 
-The transform runs `polit.cli` unchanged except that the dbt workdir is kept (it is a
-temporary directory otherwise): `python -m bench.hourly polit --dbt-workdir DIR -- transform
-…`.
+The transform runs `polit.cli` unchanged, with $XDG_CACHE_HOME in the size's scratch (polit
+keeps dbt's workdir per warehouse there, so the first hour parses the whole project and the
+next ones what changed), except that the workdir it used is noted, to read run_results.json
+(where an older polit would use a temporary directory, one is kept for the bench):
+`python -m bench.hourly polit --workdir-file F --cache-home D -- transform …`.
 
 Base builds take long at 10M (~40 min), so they can be cached across runs: set
 `POLIT_BENCH_CACHE=DIR` (default: the run's scratch directory, removed at the end). A lake
@@ -184,10 +186,7 @@ def measure_hour(hour: int, recording: Path, lake: Path, wh: Path, work: Path) -
     spill = {"spill": Path(f"{wh}.tmp")}
     load = step(f"load-{hour}", polit("load", "--lake", str(lake), "--warehouse", str(wh),
                                       "--json"), work, watch=spill)  # fmt: skip
-    dbt_dir = work / f"dbt-{hour}"
-    tf = step(f"transform-{hour}", transform_cmd(wh, dbt_dir), work, watch=spill)
-    tf["dbt"] = dbt_timings(dbt_dir)
-    shutil.rmtree(dbt_dir, ignore_errors=True)
+    tf = transform_step(f"transform-{hour}", wh, work)
     res: dict[str, Any] = {
         "hour": hour,
         "crawl": crawl,
@@ -215,11 +214,27 @@ def _figures(s: dict[str, Any]) -> dict[str, Any]:
     return {k: s[k] for k in keys if k in s}
 
 
-def transform_cmd(warehouse: Path, workdir: Path) -> list[str]:
-    """`polit transform` through its real CLI, keeping dbt's workdir (see `cli_keep_workdir`).
-    On a fresh warehouse that is the full build, then the hourly (incremental) one."""
-    return [sys.executable, "-m", "bench.hourly", "polit", "--dbt-workdir", str(workdir), "--",
-            "transform", "--warehouse", str(warehouse)]  # fmt: skip
+def transform_cmd(warehouse: Path, record: Path, cache_home: Path) -> list[str]:
+    """`polit transform` through its real CLI, recording where dbt's workdir is (see
+    `cli_recording_workdir`), with `cache_home` as $XDG_CACHE_HOME. On a fresh warehouse that
+    is the full build, then the hourly (incremental) one."""
+    return [sys.executable, "-m", "bench.hourly", "polit", "--workdir-file", str(record),
+            "--cache-home", str(cache_home), "--", "transform", "--warehouse",
+            str(warehouse)]  # fmt: skip
+
+
+def transform_step(name: str, warehouse: Path, work: Path) -> dict[str, Any]:
+    """A `polit transform` step (scale.step: wall, CPU, memory, spill) and dbt's timings.
+    polit keeps its dbt workdir per warehouse in `work/cache-home`, as in a user's cache
+    directory: the first run parses the whole project, the next ones only what changed."""
+    record = work / f"{name}.workdir"
+    spill = {"spill": Path(f"{warehouse}.tmp")}
+    res = step(name, transform_cmd(warehouse, record, work / "cache-home"), work, watch=spill)
+    used = Path(record.read_text())
+    res["dbt"] = dbt_timings(used)
+    res["dbt"]["workdir_kept_by_polit"] = used != fallback_workdir(record)
+    shutil.rmtree(fallback_workdir(record), ignore_errors=True)
+    return res
 
 
 def _mb(path: Path) -> str:
@@ -360,13 +375,12 @@ def ensure_base(size: int, lake_entry: Path, root: Path) -> tuple[Path, bool]:
         load = step("load", polit("load", "--lake", str(lake_entry / "lake"), "--warehouse",
                                   str(wh), "--json"), tmp, watch=spill)  # fmt: skip
         log(f"{NAME}: {size:,}: load {load['wall_s']:.0f}s; full polit transform")
-        full = step("full_build", transform_cmd(wh, tmp / "dbt"), tmp, watch=spill)
-        full["dbt"] = dbt_timings(tmp / "dbt")
+        full = transform_step("full_build", wh, tmp)
         log(f"{NAME}: {size:,}: full build {full['wall_s']:.0f}s ({full['cpu_s']:.0f} CPU-s)")
         built = {"load": _figures(load), "full_build": _figures(full)}
         built["full_build"]["dbt"] = full["dbt"]
         counts = count_child(wh)
-        for extra in (tmp / "dbt", Path(f"{wh}.tmp")):
+        for extra in (tmp / "cache-home", Path(f"{wh}.tmp")):
             shutil.rmtree(extra, ignore_errors=True)
         meta = {"warehouse": counts, "warehouse_bytes": wh.stat().st_size, "built": built,
                 "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -426,27 +440,30 @@ def dbt_timings(workdir: Path) -> dict[str, Any]:
         "statuses": statuses,
         "by_group_s": {k: round(v, 2) for k, v in sorted(by_group.items(), key=lambda kv: -kv[1])},
         "per_model": dict(sorted(per_model.items(), key=lambda kv: -kv[1]["total_s"])),
-        **dbt_phases(workdir / "logs" / "dbt.log"),
+        **dbt_phases(workdir / "logs" / "dbt.log", results["metadata"].get("invocation_id")),
     }
 
 
 # Lines of dbt.log that start and end its phases: "Running with dbt=…" (dbt starts),
 # "Registered adapter" (parse starts), "Found 23 models, …" (parse done), the last line.
 PHASES = {"start": "Running with dbt=", "adapter": "Registered adapter:", "parsed": "Found "}
+FULL_PARSE = "Unable to do partial parsing"
 
 
-def dbt_phases(log_path: Path) -> dict[str, Any]:
-    """Seconds of dbt's start-up phases, from the timestamps of dbt.log: `parse_s` (the
-    project parsed: no partial parsing, the target directory is new every run) and
-    `log_span_s` (first to last line: the transform's wall minus it is Python, polit and
-    dbt imports before dbt logs anything)."""
-    seen: dict[str, float] = {}
-    last = None
+def dbt_phases(log_path: Path, invocation: str | None) -> dict[str, Any]:
+    """Seconds of dbt's start-up phases, from the timestamps of the invocation's lines in
+    dbt.log (which a kept workdir appends to): `parse_s`, whether it was a full parse (no
+    usable manifest from an earlier run), and `log_span_s` (first to last line: the
+    transform's wall minus it is Python, polit and dbt imports before dbt logs anything)."""
     try:
-        lines = log_path.read_text(errors="replace").splitlines()
+        text = log_path.read_text(errors="replace")
     except OSError:
         return {}
-    for line in lines:
+    if invocation and invocation in text:  # its section starts with a banner naming it
+        text = text[text.index(invocation) :].split("\n=====", 1)[0]
+    seen: dict[str, float] = {}
+    last = None
+    for line in text.splitlines():
         stamp, _, rest = line.partition(" ")
         try:
             hh, mm, ss = stamp.split(":")
@@ -464,6 +481,7 @@ def dbt_phases(log_path: Path) -> dict[str, Any]:
         return {}
     return {
         "parse_s": round(seen["parsed"] - seen["adapter"], 2),
+        "full_parse": FULL_PARSE in text,
         "log_span_s": round(last - seen["start"], 2),
     }
 
@@ -516,6 +534,7 @@ def medians(hours: list[dict[str, Any]]) -> dict[str, Any] | None:
         "nodes_s": med("transform", "dbt", "nodes_s"),
         "startup_s": round(statistics.median(startup), 3),
         "parse_s": med("transform", "dbt", "parse_s"),
+        "full_parses": sum(bool(h["transform"]["dbt"].get("full_parse")) for h in hours),
         "per_model_s": dict(sorted(per_model.items(), key=lambda kv: -kv[1])),
     }
 
@@ -594,14 +613,16 @@ def markdown(res: dict[str, Any]) -> str:
         "whole `dbt build`, tests included), each a child process; medians over the hours. "
         "CPU = the child's user + system seconds, its workers included. *start-up* = "
         "transform wall minus dbt's own elapsed time of its run phase: Python, polit and dbt "
-        "imports, and the parse of the project (from dbt.log's timestamps; a full parse each "
-        "time, since every run gets a fresh dbt target directory); *dbt nodes* = "
+        "imports, and dbt's parse of the project (from dbt.log's timestamps; in full where "
+        "dbt found no manifest of an earlier run to parse partially: *full parses* of the "
+        "hours); *dbt nodes* = "
         f"the sum of the node times. dbt project: {res['dbt_project']['note']}. DuckDB "
         f"`memory_limit` {res['duckdb_memory_limit']}." + (" Quick sizes." if res["quick"] else ""),
         "",
         "| base posts | the hour: new posts / changed / tombstones / archived threads (lake rows) "
-        "| `polit load` s (CPU) | transform wall s | transform CPU s | start-up s (parse) "
-        "| dbt nodes s | wall vs smallest | CPU vs smallest | each hour: transform wall s |",
+        "| `polit load` s (CPU) | transform wall s | transform CPU s "
+        "| start-up s (parse; full parses) | dbt nodes s | wall vs smallest | CPU vs smallest "
+        "| each hour: transform wall s |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in sizes:
@@ -616,7 +637,8 @@ def markdown(res: dict[str, Any]) -> str:
             f"| {posts:,} | {_n(m['new_posts'])} / {_n(m['changed_posts'])} / "
             f"{_n(m['tombstones'])} / {_n(m['archived_threads'])} ({_n(m['lake_rows'])}) "
             f"| {m['load_wall_s']:.1f} ({m['load_cpu_s']:.1f}) | {m['transform_wall_s']:.1f} "
-            f"| {m['transform_cpu_s']:.1f} | {m['startup_s']:.1f} ({_n(m.get('parse_s'), '.1f')}) "
+            f"| {m['transform_cpu_s']:.1f} | {m['startup_s']:.1f} ({_n(m.get('parse_s'), '.1f')}; "
+            f"{_n(m.get('full_parses'))} of {len(s['hours'])}) "
             f"| {m['nodes_s']:.1f} "
             f"| {_n(v['transform_wall'], 'g', '×')} | {_n(v['transform_cpu'], 'g', '×')} "
             f"| {each}{' (then failed)' if s['failed'] else ''} |"
@@ -847,34 +869,44 @@ def count(warehouse: Path) -> dict[str, Any]:
             "newest_post": newest.strftime("%Y-%m-%dT%H:%M:%SZ") if newest else None}  # fmt: skip
 
 
-def cli_keep_workdir(workdir: Path, argv: list[str]) -> None:
-    """Run the `polit` CLI (`polit.cli.app`) with `argv`, except that dbt's workdir (where
-    run_results.json lands) is `workdir` instead of a temporary directory."""
+def cli_recording_workdir(record: Path, argv: list[str]) -> None:
+    """Run the `polit` CLI (`polit.cli.app`) with `argv` and write into `record` the dbt
+    workdir it used, where run_results.json lands: the one polit chose (polit keeps one per
+    warehouse between runs, under $XDG_CACHE_HOME), or `fallback_workdir(record)` where polit
+    would have used a temporary directory, removed at the end (older polit)."""
     from polit.transform import runner
 
     if not hasattr(runner, "_workdir"):
         raise SystemExit("polit.transform.runner._workdir is gone: update bench/hourly.py")
+    chosen = runner._workdir
 
     @contextmanager
-    def kept(_: Path | None) -> Iterator[Path]:
-        workdir.mkdir(parents=True, exist_ok=True)
-        yield workdir
+    def recorded(given: Path | None) -> Iterator[Path]:
+        with chosen(given if given is not None else fallback_workdir(record)) as used:
+            record.write_text(str(used))
+            yield used
 
-    runner._workdir = kept  # type: ignore[assignment]
+    runner._workdir = recorded  # type: ignore[assignment]
     from polit.cli import app
 
     app(args=argv, prog_name="polit")
+
+
+def fallback_workdir(record: Path) -> Path:
+    return record.with_name(record.name + ".dbt")
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["polit"]:
         p = argparse.ArgumentParser(prog="python -m bench.hourly polit")
-        p.add_argument("--dbt-workdir", type=Path, required=True)
+        p.add_argument("--workdir-file", type=Path, required=True)
+        p.add_argument("--cache-home", type=Path, required=True)
         p.add_argument("args", nargs=argparse.REMAINDER)
         a = p.parse_args(argv[1:])
         args = a.args[1:] if a.args[:1] == ["--"] else a.args
-        cli_keep_workdir(a.dbt_workdir, args)
+        os.environ["XDG_CACHE_HOME"] = str(a.cache_home)  # the bench's, not the user's
+        cli_recording_workdir(a.workdir_file, args)
         return
     p = argparse.ArgumentParser(prog="python -m bench.hourly")
     p.add_argument("mode", choices=("generate", "crawl", "count"))

@@ -138,6 +138,7 @@ def _check_hourly(hourly: dict) -> None:
             assert tf["wall_s"] > 0 and tf["cpu_s"] > 0
             assert set(tf["dbt"]["statuses"]) <= {"pass", "success"}
             assert 0 < tf["dbt"]["parse_s"] < tf["dbt"]["log_span_s"] < tf["wall_s"]
+            assert isinstance(tf["dbt"]["full_parse"], bool)
             posts = tf["dbt"]["per_model"]["posts"]
             assert posts["model_s"] > 0 and posts["tests"] > 0 and posts["tests_s"] > 0
         new = sum(h["crawl"]["new_posts"] for h in s["hours"])
