@@ -92,6 +92,7 @@ CACHE_ENV = "POLIT_BENCH_CACHE"
 SIZES_ENV = "POLIT_BENCH_HOURLY_SIZES"
 HOURS_ENV = "POLIT_BENCH_HOURLY_HOURS"
 KEEP_BASES = 2  # base entries kept per size (the most recently used)
+SLOWEST = 12  # nodes listed per run, slowest first
 LAKE_CODE = ("replay", "chan", "crawl", "lake")  # src/polit/… that shapes the lake
 BASE_CODE = ("warehouse",)  # … and the raw tables loaded from it (dbt does the rest)
 GENERATED = {"target", "logs", "dbt_packages", ".user.yml", "__pycache__"}
@@ -410,6 +411,7 @@ def dbt_timings(workdir: Path) -> dict[str, Any]:
     per_model: dict[str, dict[str, Any]] = {}
     by_group: dict[str, float] = {}
     statuses: dict[str, int] = {}
+    timed = []
     for r in results["results"]:
         uid, s = r["unique_id"], float(r["execution_time"])
         node = nodes.get(uid, {})
@@ -430,6 +432,8 @@ def dbt_timings(workdir: Path) -> dict[str, Any]:
         group = _group(uid, node.get("original_file_path", ""))
         by_group[group] = by_group.get(group, 0.0) + s
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+        timed.append({"node": uid.split(".")[2] if kind == "model" else uid.split(".", 2)[-1],
+                      "kind": kind, "model": owner, "s": round(s, 3)})  # fmt: skip
     for entry in per_model.values():
         for k in ("model_s", "tests_s", "total_s"):
             entry[k] = round(entry[k], 3)
@@ -440,6 +444,7 @@ def dbt_timings(workdir: Path) -> dict[str, Any]:
         "statuses": statuses,
         "by_group_s": {k: round(v, 2) for k, v in sorted(by_group.items(), key=lambda kv: -kv[1])},
         "per_model": dict(sorted(per_model.items(), key=lambda kv: -kv[1]["total_s"])),
+        "slowest": sorted(timed, key=lambda t: -t["s"])[:SLOWEST],
         **dbt_phases(workdir / "logs" / "dbt.log", results["metadata"].get("invocation_id")),
     }
 
@@ -681,6 +686,15 @@ def markdown(res: dict[str, Any]) -> str:
             f"{_n(load.get('wall_s'))} s, full transform {_n(full.get('wall_s'))} s "
             f"({_n(full.get('cpu_s'))} CPU-s; {slow or '-'})."
         )
+    for s in sizes:
+        if s["median"]:
+            hour = _median_hour(s["hours"])
+            slow = ", ".join(
+                f"`{t['node']}` {t['s']:.2f} s"
+                for t in hour["transform"]["dbt"].get("slowest", [])[:6]
+            )
+            if slow:
+                lines.append(f"- Slowest nodes at {s['size']:,} (hour {hour['hour']}): {slow}.")
     models = _model_order(sizes)
     done = [s for s in sizes if s["median"]]
     if models and done:
@@ -700,6 +714,12 @@ def markdown(res: dict[str, Any]) -> str:
                 row += f" {_n(ratio(vals[-1] or 0, vals[0] or 0), 'g', '×')} |"
             lines.append(row)
     return "\n".join(lines)
+
+
+def _median_hour(hours: list[dict[str, Any]]) -> dict[str, Any]:
+    """The hour whose transform took the median wall time (the lower one of an even count)."""
+    ranked = sorted(hours, key=lambda h: h["transform"]["wall_s"])
+    return ranked[(len(ranked) - 1) // 2]
 
 
 def _model_order(sizes: list[dict[str, Any]]) -> list[str]:

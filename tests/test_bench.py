@@ -139,6 +139,7 @@ def _check_hourly(hourly: dict) -> None:
             assert set(tf["dbt"]["statuses"]) <= {"pass", "success"}
             assert 0 < tf["dbt"]["parse_s"] < tf["dbt"]["log_span_s"] < tf["wall_s"]
             assert isinstance(tf["dbt"]["full_parse"], bool)
+            assert tf["dbt"]["slowest"][0]["s"] >= tf["dbt"]["slowest"][-1]["s"] > 0
             posts = tf["dbt"]["per_model"]["posts"]
             assert posts["model_s"] > 0 and posts["tests"] > 0 and posts["tests_s"] > 0
         new = sum(h["crawl"]["new_posts"] for h in s["hours"])
