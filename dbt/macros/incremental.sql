@@ -203,15 +203,43 @@
 {%- endmacro %}
 
 
+{#- The earliest bucket of touched_buckets(inputs) as a literal, read before the run, or
+    none: DuckDB (BigQuery's literal bound is late_bound). -#}
+{% macro touched_floor(inputs, day=false) -%}
+    {{ return(adapter.dispatch('touched_floor', 'polit')(inputs, day)) }}
+{%- endmacro %}
+
+{% macro duckdb__touched_floor(inputs, day) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set rows = run_query(
+            'select strftime(min(bucket), \'%Y-%m-%d %H:%M:%S+00\') from ('
+            ~ touched_buckets(inputs, day) ~ ') as touched'
+        ).rows -%}
+        {%- if rows and rows[0][0] -%}
+            {{ return("timestamptz '" ~ rows[0][0] ~ "'") }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro bigquery__touched_floor(inputs, day) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+
 {#-
     `relation` limited to the rows whose `ts` falls in a touched bucket (CTE `touched`:
     `board`, `bucket`); the whole relation on a first run or a full refresh. `day`: the
     buckets are days (day_bucket). `partition`: the relation's partition column when it is
     not `ts`, a column never earlier than `ts` (bounded too, so that BigQuery prunes).
+    `inputs` (those of touched_buckets): the earliest touched bucket, read before the run, as
+    a literal bound too (touched_floor), so that DuckDB skips older row groups; a bound on a
+    subquery's result prunes nothing.
 -#}
-{% macro in_touched(relation, ts, day=false, partition=none) -%}
+{% macro in_touched(relation, ts, day=false, partition=none, inputs=none) -%}
     {%- if is_incremental() -%}
     {%- set column = 'rows_.' ~ ts -%}
+    {%- set floor = touched_floor(inputs, day) if inputs else none -%}
     (
         select rows_.*
         from {{ relation }} as rows_
@@ -219,9 +247,11 @@
             on rows_.board = touched.board
             and {{ day_bucket(column) if day else touch_bucket(column) }} = touched.bucket
         where {{ column }} >= (select min(bucket) from touched) {{ late_bound(column) }}
+        {%- if floor %} and {{ column }} >= {{ floor }}{% endif %}
         {%- if partition %}
             and rows_.{{ partition }} >= (select min(bucket) from touched)
             {{ late_bound('rows_.' ~ partition) }}
+            {%- if floor %} and rows_.{{ partition }} >= {{ floor }}{% endif %}
         {%- endif %}
     )
     {%- else -%}
@@ -305,8 +335,12 @@
         {{ exceptions.raise_compiler_error('rebuild: needs unique_key and rebuild_present') }}
     {%- endif -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {#- the groups' smallest last key as a constant (getvariable), so that the target's scan
+        skips the row groups of older hours, days or posts by their min/max -#}
+    set variable polit_rebuild_floor = (select min({{ keys[-1] }}) from {{ source }});
     delete from {{ target }}
-    where exists (
+    where {{ target }}.{{ keys[-1] }} >= getvariable('polit_rebuild_floor')
+    and exists (
         select 1 from {{ source }} as groups_
         where {% for key in keys %}groups_.{{ key }} = {{ target }}.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
     );

@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'hour'], 'posts', 'hour')) }}
+{%- set touched_inputs = [[ref('posts'), 'post_datetime']] %}
 
 -- Posts, new threads (their OPs) and distinct poster ids per hour of posting.
 -- Incremental: the hours changed posts fall in (a post's hour never changes).
@@ -8,7 +9,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([[ref('posts'), 'post_datetime']]) }}
+    {{ touched_buckets(touched_inputs) }}
 
 ),
 {% endif %}
@@ -22,7 +23,7 @@ final as (
         count(case when is_op then 1 end) as new_threads,
         count(distinct poster_id) as active_posters,
         max(loaded_at) as loaded_at
-    from {{ in_touched(ref('posts'), 'post_datetime') }}
+    from {{ in_touched(ref('posts'), 'post_datetime', inputs=touched_inputs) }}
     where post_datetime is not null
     group by 1, 2
 

@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'hour'], 'posts', 'hour')) }}
+{%- set touched_inputs = [[ref('posts'), 'post_datetime'], [ref('reply_edges'), 'quoted_posted_at', 'posted_at']] %}
 
 {#-
     Posts per hour by flag: country flags (`country`), and meme flags (`flag`, /pol/'s
@@ -13,10 +14,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([
-        [ref('posts'), 'post_datetime'],
-        [ref('reply_edges'), 'quoted_posted_at', 'posted_at'],
-    ]) }}
+    {{ touched_buckets(touched_inputs) }}
 
 ),
 
@@ -29,7 +27,7 @@ groups as (
 
 posts as (
 
-    select * from {{ in_touched(ref('posts'), 'post_datetime') }}
+    select * from {{ in_touched(ref('posts'), 'post_datetime', inputs=touched_inputs) }}
     where post_datetime is not null
 
 ),
@@ -53,7 +51,7 @@ flagged as (
 received as (
 
     select board, quoted_post_id as post_id, count(*) as replies, max(loaded_at) as loaded_at
-    from {{ in_touched(ref('reply_edges'), 'quoted_posted_at', partition='posted_at') }}
+    from {{ in_touched(ref('reply_edges'), 'quoted_posted_at', partition='posted_at', inputs=touched_inputs) }}
     group by 1, 2
 
 ),

@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'day'], 'posts', 'day', 'date', ['board', 'file_md5'])) }}
+{%- set touched_inputs = [[ref('posts'), 'post_datetime']] %}
 
 {#-
     Files by md5, per day and thread they were posted in: how often, first and last time.
@@ -14,7 +15,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([[ref('posts'), 'post_datetime']], day=true) }}
+    {{ touched_buckets(touched_inputs, day=true) }}
 
 ),
 
@@ -39,7 +40,7 @@ final as (
         max(lower(file_extension)) as file_extension,
         min(file_name) as example_file_name,
         max(loaded_at) as loaded_at
-    from {{ in_touched(ref('posts'), 'post_datetime', day=true) }}
+    from {{ in_touched(ref('posts'), 'post_datetime', day=true, inputs=touched_inputs) }}
     where file_md5 is not null and post_datetime is not null
     group by 1, 2, 3, 4
 

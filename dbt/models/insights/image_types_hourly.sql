@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'hour'], 'images', 'hour')) }}
+{%- set touched_inputs = [[ref('posts'), 'post_datetime']] %}
 
 -- Files posted per hour by type (extension), with their bytes.
 -- Incremental: the hours changed posts fall in, each rebuilt whole.
@@ -8,7 +9,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([[ref('posts'), 'post_datetime']]) }}
+    {{ touched_buckets(touched_inputs) }}
 
 ),
 
@@ -28,7 +29,7 @@ final as (
         count(*) as images,
         sum(file_size) as bytes,
         max(loaded_at) as loaded_at
-    from {{ in_touched(ref('posts'), 'post_datetime') }}
+    from {{ in_touched(ref('posts'), 'post_datetime', inputs=touched_inputs) }}
     where file_extension is not null and post_datetime is not null
     group by 1, 2, 3
 

@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'post_id'], 'post_id', 'post_datetime')) }}
+{%- set touched_inputs = [[ref('posts'), 'post_datetime']] %}
 
 {#-
     The tokenizer of the text marts (terms, tone): one row per post with the words of its
@@ -18,14 +19,14 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([[ref('posts'), 'post_datetime']]) }}
+    {{ touched_buckets(touched_inputs) }}
 
 ),
 {% endif %}
 
 posts as (
 
-    select * from {{ in_touched(ref('posts'), 'post_datetime') }}
+    select * from {{ in_touched(ref('posts'), 'post_datetime', inputs=touched_inputs) }}
     where post_datetime is not null
 
 )

@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'hour'], 'posts', 'hour')) }}
+{%- set touched_inputs = [[ref('int_post_tokens'), 'post_datetime']] %}
 
 {#-
     Every term per hour of posting: its mentions, and the posts that use it (each post counts
@@ -14,7 +15,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([[ref('int_post_tokens'), 'post_datetime']]) }}
+    {{ touched_buckets(touched_inputs) }}
 
 ),
 
@@ -28,7 +29,7 @@ groups as (
 tokens as (
 
     select board, post_id, {{ hour_of('post_datetime') }} as hour, words, loaded_at
-    from {{ in_touched(ref('int_post_tokens'), 'post_datetime') }}
+    from {{ in_touched(ref('int_post_tokens'), 'post_datetime', inputs=touched_inputs) }}
 
 ),
 

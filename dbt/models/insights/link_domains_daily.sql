@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'day'], 'links', 'day', 'date')) }}
+{%- set touched_inputs = [[ref('posts'), 'post_datetime']] %}
 
 -- Linked domains per day of posting: the host of each URL in a comment, lower case,
 -- without a leading "www.". Incremental: the days changed posts fall in, each rebuilt whole.
@@ -8,7 +9,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([[ref('posts'), 'post_datetime']], day=true) }}
+    {{ touched_buckets(touched_inputs, day=true) }}
 
 ),
 
@@ -27,7 +28,7 @@ links as (
         {{ day_of('post_datetime') }} as day,
         {{ regex_group('lower(link)', '^[a-z][a-z0-9+.-]*://(?:www\\.)?([a-z0-9.-]+)') }} as domain,
         loaded_at
-    from {{ explode(in_touched(ref('posts'), 'post_datetime', day=true), 'links', 'link',
+    from {{ explode(in_touched(ref('posts'), 'post_datetime', day=true, inputs=touched_inputs), 'links', 'link',
                     ['board', 'post_id', 'post_datetime', 'loaded_at']) }} as links
     where post_datetime is not null
 

@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'hour'], 'post_id', 'post_datetime')) }}
+{%- set touched_inputs = [[ref('posts'), 'post_datetime'], [ref('reply_edges'), 'quoted_posted_at', 'posted_at']] %}
 
 {#-
     Posts quoted by at least two other posts, with the count. `hour` is the hour of the
@@ -13,10 +14,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([
-        [ref('posts'), 'post_datetime'],
-        [ref('reply_edges'), 'quoted_posted_at', 'posted_at'],
-    ]) }}
+    {{ touched_buckets(touched_inputs) }}
 
 ),
 
@@ -30,7 +28,7 @@ groups as (
 quoted as (
 
     select board, quoted_post_id as post_id, count(*) as times_quoted, max(loaded_at) as loaded_at
-    from {{ in_touched(ref('reply_edges'), 'quoted_posted_at', partition='posted_at') }}
+    from {{ in_touched(ref('reply_edges'), 'quoted_posted_at', partition='posted_at', inputs=touched_inputs) }}
     group by 1, 2
     having count(*) >= 2
 
@@ -48,7 +46,7 @@ final as (
         substr(posts.comment, 1, 280) as comment,
         greatest(quoted.loaded_at, posts.loaded_at) as loaded_at
     from quoted
-    inner join {{ in_touched(ref('posts'), 'post_datetime') }} as posts
+    inner join {{ in_touched(ref('posts'), 'post_datetime', inputs=touched_inputs) }} as posts
         on quoted.board = posts.board and quoted.post_id = posts.post_id
 
 )

@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'post_id'], 'post_id', 'post_datetime')) }}
+{%- set touched_inputs = [[ref('int_post_tokens'), 'post_datetime']] %}
 
 {#-
     One row per post: its tone, from VADER's lexicon (seed vader_lexicon): the valences of
@@ -13,14 +14,14 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([[ref('int_post_tokens'), 'post_datetime']]) }}
+    {{ touched_buckets(touched_inputs) }}
 
 ),
 {% endif %}
 
 tokens as (
 
-    select * from {{ in_touched(ref('int_post_tokens'), 'post_datetime') }}
+    select * from {{ in_touched(ref('int_post_tokens'), 'post_datetime', inputs=touched_inputs) }}
 
 ),
 

@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'hour'], 'posts', 'hour')) }}
+{%- set touched_inputs = [[ref('posts'), 'post_datetime'], [ref('reply_edges'), 'quoted_posted_at', 'posted_at']] %}
 
 -- Per hour of posting: posts, and how many got at least one reply (a quote from another
 -- post). Incremental: the hours of changed posts and of the posts that changed edges quote,
@@ -9,10 +10,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([
-        [ref('posts'), 'post_datetime'],
-        [ref('reply_edges'), 'quoted_posted_at', 'posted_at'],
-    ]) }}
+    {{ touched_buckets(touched_inputs) }}
 
 ),
 {% endif %}
@@ -20,7 +18,7 @@ touched as (
 replied as (
 
     select board, quoted_post_id as post_id, max(loaded_at) as loaded_at
-    from {{ in_touched(ref('reply_edges'), 'quoted_posted_at', partition='posted_at') }}
+    from {{ in_touched(ref('reply_edges'), 'quoted_posted_at', partition='posted_at', inputs=touched_inputs) }}
     group by 1, 2
 
 ),
@@ -35,7 +33,7 @@ final as (
         count(*) - count(replied.post_id) as posts_without_reply,
         (count(*) - count(replied.post_id)) / count(*) as share_without_reply,
         max(greatest(posts.loaded_at, coalesce(replied.loaded_at, posts.loaded_at))) as loaded_at
-    from {{ in_touched(ref('posts'), 'post_datetime') }} as posts
+    from {{ in_touched(ref('posts'), 'post_datetime', inputs=touched_inputs) }} as posts
     left join replied
         on posts.board = replied.board and posts.post_id = replied.post_id
     where posts.post_datetime is not null

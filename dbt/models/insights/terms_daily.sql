@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'day'], 'posts', 'day', 'date')) }}
+{%- set touched_inputs = [[ref('int_term_hours'), 'hour']] %}
 
 -- Mentions of each term per day of posting, and the posts that use it; terms used by at
 -- least `term_min_posts` posts that day. (A post falls in one hour, so sums of hours count
@@ -9,7 +10,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([[ref('int_term_hours'), 'hour']], day=true) }}
+    {{ touched_buckets(touched_inputs, day=true) }}
 
 ),
 
@@ -30,7 +31,7 @@ final as (
         sum(mentions) as mentions,
         sum(posts) as posts,
         max(loaded_at) as loaded_at
-    from {{ in_touched(ref('int_term_hours'), 'hour', day=true) }}
+    from {{ in_touched(ref('int_term_hours'), 'hour', day=true, inputs=touched_inputs) }}
     group by 1, 2, 3, 4
     having sum(posts) >= {{ var('term_min_posts') }}
 

@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'thread_id'], 'thread_id', 'created_at')) }}
+{%- set touched_inputs = [[ref('threads'), 'created_at', none]] %}
 
 {#-
     One row per thread: how long it stayed on the board (from its OP to its archiving or
@@ -15,7 +16,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([[ref('threads'), 'created_at', none]]) }}
+    {{ touched_buckets(touched_inputs) }}
 
 ),
 {% endif %}
@@ -28,7 +29,7 @@ threads as (
             when is_archived then archived_at
             when is_deleted then deleted_at
         end as ended_at
-    from {{ in_touched(ref('threads'), 'created_at') }}
+    from {{ in_touched(ref('threads'), 'created_at', inputs=touched_inputs) }}
     where created_at is not null
 
 ),

@@ -1,4 +1,5 @@
 {{ config(**rebuild_config(['board', 'hour'], 'posts', 'hour')) }}
+{%- set touched_inputs = [[ref('post_tone'), 'post_datetime']] %}
 
 -- Tone per hour of posting: mean post_tone, and posts by VADER's thresholds (var
 -- tone_threshold). Incremental: the hours of changed post_tone rows.
@@ -9,7 +10,7 @@ with
 {% if is_incremental() %}
 touched as (
 
-    {{ touched_buckets([[ref('post_tone'), 'post_datetime']]) }}
+    {{ touched_buckets(touched_inputs) }}
 
 ),
 {% endif %}
@@ -28,7 +29,7 @@ final as (
         count(case when tone > -{{ threshold }} and tone < {{ threshold }} then 1 end)
             as neutral_posts,
         max(loaded_at) as loaded_at
-    from {{ in_touched(ref('post_tone'), 'post_datetime') }}
+    from {{ in_touched(ref('post_tone'), 'post_datetime', inputs=touched_inputs) }}
     group by 1, 2
 
 )
