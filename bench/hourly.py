@@ -38,8 +38,8 @@ Base builds take long at 10M (~40 min), so they can be cached across runs: set
 entry is keyed by size, seed, rate and the code that writes the lake (`src/polit/{replay,
 chan,crawl,lake}` and `FORMAT`); a base entry by its lake entry, the dbt project's files,
 the loader (`src/polit/warehouse`) and the duckdb/dbt versions, so a model change rebuilds
-the warehouse (not the lake). The two most recently used base entries per size are kept;
-delete an entry's directory to force a rebuild.
+the warehouse (not the lake). The three most recently used base entries per size are kept
+(a 10M one is ~4 GB); delete an entry's directory to force a rebuild.
 `POLIT_BENCH_HOURLY_SIZES=1000000,10000000` picks the sizes and `POLIT_BENCH_HOURLY_HOURS`
 the number of hours.
 
@@ -91,7 +91,7 @@ QUICK: dict[str, Any] = {"sizes": [20_000], "hours": 1}
 CACHE_ENV = "POLIT_BENCH_CACHE"
 SIZES_ENV = "POLIT_BENCH_HOURLY_SIZES"
 HOURS_ENV = "POLIT_BENCH_HOURLY_HOURS"
-KEEP_BASES = 2  # base entries kept per size (the most recently used)
+KEEP_BASES = 3  # base entries kept per size, the most recently used (before, after, next)
 SLOWEST = 12  # nodes listed per run, slowest first
 LAKE_CODE = ("replay", "chan", "crawl", "lake")  # src/polit/… that shapes the lake
 BASE_CODE = ("warehouse",)  # … and the raw tables loaded from it (dbt does the rest)
