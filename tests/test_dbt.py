@@ -385,8 +385,8 @@ def test_exposures_name_exactly_the_marts_the_dashboard_reads(bq_work):
 
 
 def test_hourly_builds_test_recent_rows_and_full_tests_every_row(built, tmp_path):
-    """An old duplicate row in `posts`: the hourly build's tests (recent rows only) do not
-    read it, `--full-tests` does and fails, naming the test."""
+    """An old duplicate row in `posts`: the hourly build's tests (the rows it changed) do
+    not read it, `--full-tests` does and fails, naming the test."""
     path = tmp_path / "w.duckdb"
     shutil.copy(built.path, path)
     con = duckdb.connect(str(path))
@@ -396,7 +396,7 @@ def test_hourly_builds_test_recent_rows_and_full_tests_every_row(built, tmp_path
     work = tmp_path / "dbt"
     transform(str(path), workdir=work, quiet=True)
     test_sql = next((work / "target" / "run").rglob("unique_combination_of_columns_posts_*.sql"))
-    assert "interval '3 hours'" in test_sql.read_text()
+    assert "loaded_at > timestamptz '" in test_sql.read_text()  # what this build changed
     with pytest.raises(DbtError, match="unique_combination_of_columns_posts"):
         transform(str(path), workdir=work, quiet=True, full_tests=True)
-    assert "interval '3 hours'" not in test_sql.read_text()
+    assert "loaded_at > timestamptz '" not in test_sql.read_text()

@@ -97,8 +97,9 @@
     The post-hook of every incremental model: its cursor becomes the newest `loaded_at` of the
     models it reads. An incremental input has finished this build, so its own cursor is that
     newest value (polit_cursors); a view over the raw tables is read since this cursor (a
-    literal on BigQuery, so that it prunes). The cursor never goes back. One MERGE: a kill
-    leaves the old cursor or the new one.
+    literal on BigQuery, so that it prunes). The cursor never goes back; `previous` keeps the
+    one before, so that the tests read what this build changed (macros/tests.sql). One MERGE:
+    a kill leaves the old cursor or the new one.
 -#}
 {% macro save_cursor() -%}
     {%- set upstream = ["'" ~ this.identifier ~ "'"] -%}
@@ -111,7 +112,10 @@
             {%- do views.append(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) -%}
         {%- endif -%}
     {%- endfor -%}
-    create table if not exists {{ cursor_table() }} (model {{ type_string() }}, loaded_at {{ cursor_type() }});
+    create table if not exists {{ cursor_table() }} (
+        model {{ type_string() }}, loaded_at {{ cursor_type() }}, previous {{ cursor_type() }}
+    );
+    alter table {{ cursor_table() }} add column if not exists previous {{ cursor_type() }};
     merge into {{ cursor_table() }} as cursors
     using (
         select '{{ this.identifier }}' as model, max(loaded_at) as loaded_at from (
@@ -123,8 +127,9 @@
         ) as inputs
     ) as newest
     on cursors.model = newest.model
-    when matched then update set loaded_at = newest.loaded_at
-    when not matched then insert (model, loaded_at) values (newest.model, newest.loaded_at)
+    when matched then update set previous = cursors.loaded_at, loaded_at = newest.loaded_at
+    when not matched then insert (model, loaded_at, previous)
+        values (newest.model, newest.loaded_at, null)
 {%- endmacro %}
 
 

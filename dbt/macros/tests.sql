@@ -1,9 +1,10 @@
 {#
-    Tests sized to the run. An hourly `polit transform` sets `test_recent_hours`: the data
-    tests of every model with a `loaded_at` then read only its rows changed in the last that
-    many hours before its newest (what the run just wrote, with a margin), so that testing
-    costs what building did. `polit transform --full-tests` and every `--full-refresh` leave
-    it at 0: every row is tested. A test's own `where` config still applies.
+    Tests sized to the run. An incremental `polit transform` sets `test_changed_rows`: the
+    data tests of every incremental model then read only the rows this build changed, those
+    with a `loaded_at` past the model's previous cursor (polit_cursors.previous), as a literal
+    read before the test so that DuckDB skips older row groups and BigQuery older
+    partitions. Testing costs what building did. `polit transform --full-tests` and every
+    `--full-refresh` leave it off: every row is tested. A test's own `where` still applies.
     dbt's get_where_subquery is overridden for that (dispatch in dbt_project.yml); the
     subquery has no alias, so that a test can alias it.
 #}
@@ -21,11 +22,10 @@
     {%- if config.get('where') -%}
         {%- do conditions.append('(' ~ config.get('where') ~ ')') -%}
     {%- endif -%}
-    {%- set hours = var('test_recent_hours', 0) | int -%}
-    {%- if hours > 0 and execute -%}
-        {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
-        {%- if 'loaded_at' in columns -%}
-            {%- do conditions.append(recent_rows(relation, hours)) -%}
+    {%- if var('test_changed_rows', false) and execute -%}
+        {%- set changed = changed_rows_filter(relation) -%}
+        {%- if changed -%}
+            {%- do conditions.append(changed) -%}
         {%- endif -%}
     {%- endif -%}
     {%- if conditions -%}
@@ -35,33 +35,53 @@
 {%- endmacro %}
 
 
-{% macro recent_rows(relation, hours) -%}
-    {{ return(adapter.dispatch('recent_rows', 'polit')(relation, hours)) }}
-{%- endmacro %}
-
-{% macro duckdb__recent_rows(relation, hours) -%}
-    loaded_at >= (select max(loaded_at) - interval '{{ hours }} hours' from {{ relation }})
-{%- endmacro %}
-
-{#- BigQuery: literals from the model's cursor (polit_cursors), so that neither the lookup
-    nor the test reads the model's history. -#}
-{% macro bigquery__recent_rows(relation, hours) -%}
-    {%- set since = ['0001-01-01 00:00:00+00', '0001-01-01 00:00:00+00'] -%}
-    {%- set rows = run_query(
-        'select format_timestamp("%Y-%m-%d %H:%M:%E6S+00", timestamp_sub(max(loaded_at), interval '
-        ~ hours ~ ' hour)), format_timestamp("%Y-%m-%d 00:00:00+00", timestamp_sub(max(loaded_at), '
-        ~ 'interval ' ~ (var('late_change_days') | int) ~ ' day)) from ' ~ cursor_table(relation)
-        ~ " where model = '" ~ relation.identifier ~ "'"
-    ).rows -%}
-    {%- if rows and rows[0][0] -%}
-        {%- set since = [rows[0][0], rows[0][1]] -%}
+{#- ` loaded_at > <previous cursor>` (and on BigQuery the partitions that can hold such
+    rows), or none: not an incremental model (a seed, a view, terms_trending), or on its
+    first build (no previous cursor). -#}
+{% macro changed_rows_filter(relation) -%}
+    {%- set incremental = [] -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.alias == relation.identifier
+            and node.config.materialized == 'incremental' -%}
+        {%- do incremental.append(node) -%}
+    {%- endfor -%}
+    {%- if not incremental or adapter.get_relation(relation.database, relation.schema, 'polit_cursors') is none -%}
+        {{ return(none) }}
     {%- endif -%}
-    loaded_at >= timestamp('{{ since[0] }}')
+    {%- set rows = run_query(
+        "select " ~ previous_cursor_columns() ~ " from " ~ cursor_table(relation)
+        ~ " where model = '" ~ relation.identifier ~ "' and previous is not null"
+    ).rows -%}
+    {%- if not rows or not rows[0][0] -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('changed_rows_filter', 'polit')(relation, rows[0])) }}
+{%- endmacro %}
+
+{% macro previous_cursor_columns() -%}
+    {{ return(adapter.dispatch('previous_cursor_columns', 'polit')()) }}
+{%- endmacro %}
+
+{% macro duckdb__previous_cursor_columns() -%}
+    strftime(previous, '%Y-%m-%d %H:%M:%S.%f+00'), null
+{%- endmacro %}
+
+{% macro bigquery__previous_cursor_columns() -%}
+    format_timestamp("%Y-%m-%d %H:%M:%E6S+00", previous),
+    format_timestamp("%Y-%m-%d 00:00:00+00", timestamp_sub(previous, interval {{ var('late_change_days') | int }} day))
+{%- endmacro %}
+
+{% macro duckdb__changed_rows_filter(relation, row) -%}
+    {{ return("loaded_at > timestamptz '" ~ row[0] ~ "'") }}
+{%- endmacro %}
+
+{% macro bigquery__changed_rows_filter(relation, row) -%}
+    {%- set conditions = ["loaded_at > timestamp('" ~ row[0] ~ "')"] -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.alias == relation.identifier -%}
         {%- set partition = node.config.partition_by or {} -%}
         {%- if partition.get('field') -%}
-            {%- set bound = "timestamp('" ~ since[1] ~ "')" -%}
-            {{ ' and ' ~ partition['field'] ~ ' >= ' ~ ('date(' ~ bound ~ ')' if partition.get('data_type') == 'date' else bound) }}
+            {%- set bound = "timestamp('" ~ row[1] ~ "')" -%}
+            {%- do conditions.append(partition['field'] ~ ' >= ' ~ ('date(' ~ bound ~ ')' if partition.get('data_type') == 'date' else bound)) -%}
         {%- endif -%}
     {%- endfor -%}
+    {{ return(conditions | join(' and ')) }}
 {%- endmacro %}

@@ -26,9 +26,6 @@ from polit.transform.profiles import write_profiles
 from polit.warehouse.base import open_warehouse, parse_url
 
 FAILED = {"error", "fail", "runtime error"}
-# An incremental build tests the rows changed in this many hours before each model's newest
-# (dbt var test_recent_hours; macros/tests.sql); --full-tests and --full-refresh test all.
-RECENT_TEST_HOURS = 3
 
 
 def project_dir() -> Path:
@@ -148,7 +145,8 @@ def transform(
 ) -> TransformReport:
     """`dbt build`: models, their tests and unit tests; `full_refresh` rebuilds the
     incremental models from all raw rows. The data tests read the rows the build changed
-    (`RECENT_TEST_HOURS`), or every row with `full_tests` or `full_refresh`.
+    (dbt var test_changed_rows, macros/tests.sql), or every row with `full_tests` or
+    `full_refresh`.
     `dbt_vars` override dbt_project.yml's vars."""
     started = time.monotonic()
     args = ["build"]
@@ -158,7 +156,7 @@ def transform(
         args += ["--select", select]
     dbt_vars = dict(dbt_vars or {})
     if not (full_refresh or full_tests):
-        dbt_vars.setdefault("test_recent_hours", RECENT_TEST_HOURS)
+        dbt_vars.setdefault("test_changed_rows", True)
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     target = parse_url(warehouse_url)
