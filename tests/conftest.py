@@ -14,13 +14,6 @@ RECORDING = FIXTURES / "pol-2023-03-27"
 SAMPLES = FIXTURES / "api-samples"
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """polit transform keeps dbt's work directory per warehouse in the user's cache: tests,
-    with their throwaway warehouses, keep theirs in the session's temporary directory."""
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
-
-
 @pytest.fixture(scope="session")
 def recording() -> Path:
     if not (RECORDING / "recording.json").exists():

@@ -156,10 +156,16 @@ def test_hostile_text_stays_text_in_the_interactive_view(dashboard: str, browser
         screenshot(page, "dashboard-int-interactive.png")
         assert errors == []
         _nothing_ran(page)
-        # st.dataframe draws on a canvas and keeps an accessible table of the cells in view
-        topic = page.locator(".st-key-tile-threads td[role=gridcell]").all_text_contents()
-        quoted = page.locator(".st-key-tile-replies td[role=gridcell]").all_text_contents()
-        files = page.locator(".st-key-tile-images td[role=gridcell]").all_text_contents()
+
+        # st.dataframe draws on a canvas and keeps an accessible table of the cells in view:
+        # scroll each tile into view and wait for its cells before reading them
+        def cells(tile: str) -> list[str]:
+            page.locator(f".st-key-tile-{tile}").scroll_into_view_if_needed()
+            grid = page.locator(f".st-key-tile-{tile} td[role=gridcell]")
+            grid.first.wait_for(state="attached", timeout=15_000)
+            return grid.all_text_contents()
+
+        topic, quoted, files = cells("threads"), cells("replies"), cells("images")
         assert SCRIPT in topic  # thread_activity.topic
         assert IMG in quoted and any(SCRIPT in c and JS_LINK in c for c in quoted)
         assert IMG in files  # images_repeated.example_file_name
