@@ -51,7 +51,7 @@ COMMON_ITEMS = {
     "Cloud Storage: Class B (reads)",
     "BigQuery: active storage",
     "BigQuery: long-term storage",
-    "BigQuery: queries (dbt build)",
+    "BigQuery: queries (dbt build, load inserts)",
     "BigQuery: load jobs",
     "Artifact Registry: images",
     "Network: API responses in",
@@ -127,7 +127,8 @@ def test_cost_json_has_both_designs_and_every_line_item() -> None:
     # the same warehouse; the VM is free where the job's compute and scheduler are not
     assert run["total_usd_per_month"] > doc["total_usd_per_month"]
     assert (
-        items(doc)["BigQuery: queries (dbt build)"] == items(run)["BigQuery: queries (dbt build)"]
+        items(doc)["BigQuery: queries (dbt build, load inserts)"]
+        == items(run)["BigQuery: queries (dbt build, load inserts)"]
     )
 
 

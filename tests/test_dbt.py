@@ -300,15 +300,15 @@ def test_bigquery_models_compile_to_bigquery_sql(bigquery_compile, existing):
     assert "from `fake-project`.`polit`.`raw_posts`" in stg
     assert "`no` as post_id" in stg and "timestamp_seconds(time)" in stg
     assert "format('https://boards.4chan.org/%s/thread/%d#p%d'" in stg
-    assert "observed_at as loaded_at" in stg  # no load time on BigQuery: the crawl time
-    if existing:  # incremental: a literal cursor (prunes partitions), read with a lookback
-        since = "loaded_at >= timestamp('2026-01-02 03:04:05.000000+00')"
+    assert "_loaded_at as loaded_at" in stg  # the load's stamp, from the insert
+    if existing:  # incremental: a literal cursor (prunes partitions), exact: stamps only grow
+        since = "loaded_at > timestamp('2026-01-02 03:04:05.000000+00')"
         assert since in compiled["posts"] and since in compiled["threads"]
         assert "from `fake-project`.`polit`.`posts` as target" in compiled["posts"]
-        # the cursors (6 h lookback), posts' partition bound (late_change_days), trend window
-        assert queries and all(re.search("interval (6 hour|2 day)|newest_hour", q) for q in queries)
+        # the cursors (no lookback), posts' partition bound (late_change_days), trend window
+        assert queries and all(re.search("interval (0 hour|2 day)|newest_hour", q) for q in queries)
     else:  # nothing is read before a first run but the trend window (terms_trending)
-        assert "loaded_at >=" not in compiled["posts"]
+        assert "loaded_at >" not in compiled["posts"]
         assert queries and all("newest_hour" in q for q in queries)
 
 
@@ -352,7 +352,7 @@ def test_bigquery_incremental_reads_carry_literal_partition_filters(bigquery_com
     BigQuery prunes on a literal, never on a subquery's result."""
     compiled, queries = bigquery_compile((*MODELS, *INSIGHTS, "polit_cursors"))
     manifest = json.loads((bq_work / "target" / "manifest.json").read_text())
-    partitioned = {"raw_posts": "observed_at", "raw_threads": "observed_at",
+    partitioned = {"raw_posts": "_loaded_at", "raw_threads": "_loaded_at",
                    "stg_chan__posts": "loaded_at", "stg_chan__threads": "loaded_at"}  # fmt: skip
     for node in manifest["nodes"].values():
         if node["resource_type"] == "model" and node["config"].get("partition_by"):

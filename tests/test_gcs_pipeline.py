@@ -50,4 +50,4 @@ def test_crawl_to_gs_then_load_and_transform_into_duckdb(gcs_emulator, recording
         uris = load_uris(lake, files)
         assert len(uris) == len(files) and all(u.startswith(f"{url}/raw/{table}/") for u in uris)
         api = load_job_config(table).to_api_repr()["load"]
-        assert api["sourceFormat"] == "PARQUET" and api["writeDisposition"] == "WRITE_APPEND"
+        assert api["sourceFormat"] == "PARQUET" and api["writeDisposition"] == "WRITE_EMPTY"

@@ -13,14 +13,16 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import sqlglot
 from google.cloud import bigquery
 
 from polit.lake.batch import RowBuffer
@@ -28,7 +30,15 @@ from polit.lake.schema import POSTS, TABLES
 from polit.lake.store import Lake
 from polit.warehouse import WarehouseError, load_lake, open_warehouse
 from polit.warehouse.base import parse_url
-from polit.warehouse.bigquery import BigQueryWarehouse, job_id, load_job_config, load_uris
+from polit.warehouse.bigquery import (
+    BigQueryWarehouse,
+    job_id,
+    load_job_config,
+    load_uris,
+    next_stamp,
+    raw_schema,
+    raw_table,
+)
 from polit.warehouse.duck import DuckWarehouse
 from tests.helpers.warehouse import replayed_lake
 
@@ -189,13 +199,13 @@ def test_duckdb_loads_a_gs_lake_through_its_filesystem(gcs_emulator, tmp_path):
         wh.close()
 
 
-def _write_posts(lake: Lake, files: int) -> None:
+def _write_posts(lake: Lake, files: int, prefix: str = "run") -> None:
     rows = RowBuffer(POSTS)
     when = datetime(2023, 3, 27, 9, tzinfo=UTC)
     rows.add({"board": "pol", "no": 1, "thread_no": 1, "observed_at": when, "run_id": "r",
               "quotes": [1, 2]})  # fmt: skip
     for i in range(files):
-        lake.write_table("posts", "pol", rows.to_table(), when, f"run-{i}")
+        lake.write_table("posts", "pol", rows.to_table(), when, f"{prefix}-{i}")
 
 
 # -- URLs ------------------------------------------------------------------------------------
@@ -213,51 +223,121 @@ def test_warehouse_urls():
 def test_bigquery_load_job_config():
     cfg = load_job_config("posts")
     assert cfg.source_format == bigquery.SourceFormat.PARQUET == "PARQUET"
-    assert cfg.write_disposition == bigquery.WriteDisposition.WRITE_APPEND
+    assert cfg.write_disposition == bigquery.WriteDisposition.WRITE_EMPTY  # a fresh scratch
     assert cfg.create_disposition == bigquery.CreateDisposition.CREATE_IF_NEEDED
-    assert cfg.schema_update_options == [bigquery.SchemaUpdateOption.ALLOW_FIELD_ADDITION]
     assert cfg.parquet_options.enable_list_inference is True
-    assert cfg.time_partitioning.field == "observed_at" and cfg.time_partitioning.type_ == "DAY"
     api = cfg.to_api_repr()["load"]
-    assert api["sourceFormat"] == "PARQUET" and api["writeDisposition"] == "WRITE_APPEND"
+    assert api["sourceFormat"] == "PARQUET" and api["writeDisposition"] == "WRITE_EMPTY"
     assert api["parquetOptions"] == {"enableListInference": True}
     assert "autodetect" not in api and "schema" not in api  # Parquet describes itself
     with pytest.raises(ValueError):
         load_job_config("nope")
 
 
-class FakeBigQuery:
-    """Records what would go over the wire; jobs load one row per file, or fail."""
+def test_bigquery_raw_tables_are_the_lake_schema_partitioned_by_load():
+    for table, schema in TABLES.items():
+        t = raw_table(f"p.d.raw_{table}", f"raw_{table}").to_api_repr()
+        fields = {f["name"]: (f["type"], f["mode"]) for f in t["schema"]["fields"]}
+        assert list(fields) == [*schema.names, "_loaded_at"]
+        assert fields["_loaded_at"] == ("TIMESTAMP", "REQUIRED")
+        assert fields["board"] == ("STRING", "REQUIRED") and fields["deleted_at"][1] == "NULLABLE"
+        assert t["timePartitioning"] == {"type": "DAY", "field": "_loaded_at"}
+        assert t["clustering"] == {"fields": ["board"]}
+    posts = {f.name: f for f in raw_schema("posts")}
+    assert (posts["quotes"].field_type, posts["quotes"].mode) == ("INT64", "REPEATED")
 
-    def __init__(self) -> None:
+
+def test_a_load_stamp_is_later_than_every_earlier_one_whatever_the_clock():
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    assert next_stamp(now, None) == now
+    assert next_stamp(now, now - timedelta(hours=1)) == now
+    ahead = now + timedelta(hours=3)  # an earlier load ran on a clock 3 h ahead
+    assert next_stamp(now, ahead) == ahead + timedelta(microseconds=1)
+
+
+class FakeBigQuery:
+    """Records what would go over the wire and keeps the tables' rows in memory: a load job
+    reads its Parquet files (from the GCS emulator), an insert job is parsed with sqlglot's
+    BigQuery dialect and copies the scratch rows with its stamp. Jobs can be made to fail."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
         self.calls: list[dict[str, Any]] = []
         self.jobs: dict[str, SimpleNamespace] = {}
+        self.tables: dict[str, dict[str, Any]] = {}  # id -> {"schema": [...], "rows": [...]}
         self.fail = False
 
-    def load_table_from_uri(
-        self, uris, destination, job_id=None, job_id_prefix=None, job_config=None
-    ):
-        from google.api_core.exceptions import BadRequest, Conflict
-
-        jid = job_id or f"{job_id_prefix}{len(self.calls)}"
-        if jid in self.jobs:
-            raise Conflict(f"Already Exists: Job {jid}")
-        self.calls.append({"uris": list(uris), "destination": destination, "job_id": jid,
-                           "config": job_config.to_api_repr()})  # fmt: skip
-        failed = self.fail
+    def _job(self, jid: str, rows: int, failed: bool) -> SimpleNamespace:
+        from google.api_core.exceptions import BadRequest
 
         def result() -> None:
             if failed:
                 raise BadRequest("Error while reading data")
 
-        job = SimpleNamespace(job_id=jid, output_rows=0 if failed else len(uris), state="DONE",
-                              error_result={"reason": "invalid"} if failed else None,
+        job = SimpleNamespace(job_id=jid, num_dml_affected_rows=0 if failed else rows,
+                              state="DONE", error_result={"reason": "invalid"} if failed else None,
                               result=result)  # fmt: skip
         self.jobs[jid] = job
         return job
 
+    def create_table(self, table, exists_ok=False):
+        self.calls.append({"create": table.to_api_repr()})
+        full = f"{table.project}.{table.dataset_id}.{table.table_id}"
+        self.tables.setdefault(full, {"schema": list(table.schema), "rows": []})
+        return SimpleNamespace(schema=self.tables[full]["schema"])
+
+    def get_table(self, table_id):
+        return SimpleNamespace(schema=self.tables[table_id]["schema"])
+
+    def delete_table(self, table_id, not_found_ok=False):
+        self.tables.pop(table_id, None)
+
+    def load_table_from_uri(self, uris, destination, job_id_prefix=None, job_config=None):
+        jid = f"{job_id_prefix}{len(self.calls)}"
+        self.calls.append({"uris": list(uris), "destination": destination, "job_id": jid,
+                           "config": job_config.to_api_repr()})  # fmt: skip
+        assert destination not in self.tables  # WRITE_EMPTY: the scratch was deleted first
+        data = pa.concat_tables(
+            [pq.read_table(self.lake.fs.open(u.removeprefix("gs://"), "rb")) for u in uris],
+            promote_options="default",
+        )
+        fields = [bigquery.SchemaField(n, "STRING") for n in data.schema.names]
+        self.tables[destination] = {"schema": fields, "rows": data.to_pylist()}
+        return self._job(jid, data.num_rows, self.fail)
+
+    def query(self, sql, job_id=None, job_id_prefix=None):
+        from google.api_core.exceptions import Conflict
+
+        jid = job_id or f"{job_id_prefix}{len(self.calls)}"
+        if jid in self.jobs:
+            raise Conflict(f"Already Exists: Job {jid}")
+        self.calls.append({"sql": sql, "job_id": jid})
+        tree = sqlglot.parse_one(sql, read="bigquery")
+        assert isinstance(tree, sqlglot.exp.Insert)
+        target = tree.this.this.sql("bigquery").strip("`")
+        select = tree.expression
+        source = select.args["from_"].this.sql("bigquery").strip("`")
+        stamp = select.expressions[-1]
+        assert isinstance(stamp, sqlglot.exp.Cast)
+        assert stamp.to.this.name == "TIMESTAMPTZ"  # sqlglot's name of BigQuery's TIMESTAMP
+        at = datetime.fromisoformat(stamp.this.name)
+        columns = [c.name for c in tree.this.expressions]
+        assert columns[-1] == "_loaded_at"
+        assert [c.name for c in select.expressions[:-1]] == columns[:-1]
+        rows = [{**{c: r.get(c) for c in columns[:-1]}, "_loaded_at": at}
+                for r in self.tables[source]["rows"]]  # fmt: skip
+        self.tables[target]["rows"].extend(rows)
+        return self._job(jid, len(rows), False)
+
     def get_job(self, jid):
+        from google.api_core.exceptions import NotFound
+
+        if jid not in self.jobs:
+            raise NotFound(f"Not found: Job {jid}")
         return self.jobs[jid]
+
+    def update_table(self, table, fields):
+        self.calls.append({"update": fields})
 
     def close(self) -> None:
         pass
@@ -272,22 +352,54 @@ def test_bigquery_load_uris_jobs_and_manifest(gcs_emulator, tmp_path):
     assert all("/raw/posts/board=pol/date=2023-03-27/hour=09/run-" in u for u in uris)
 
     wh = BigQueryWarehouse("proj", "ds")
-    fake = FakeBigQuery()
+    fake = FakeBigQuery(lake)
     wh._client = fake  # type: ignore[assignment]
     report = load_lake(lake, wh, batch_size=2)
-    assert report.files == {"posts": 3, "threads": 0} and report.rows["posts"] == 3
-    assert [c["destination"] for c in fake.calls] == ["proj.ds.raw_posts"] * 2
-    assert [u for c in fake.calls for u in c["uris"]] == uris
-    assert fake.calls[0]["job_id"] == job_id("posts", uris[:2])
-    assert fake.calls[0]["config"] == load_job_config("posts").to_api_repr()
+    written = sum(pq.read_metadata(lake.fs.open(f.path, "rb")).num_rows for f in files)
+    assert report.files == {"posts": 3, "threads": 0} and report.rows["posts"] == written
+    loads = [c for c in fake.calls if "uris" in c]
+    assert [c["destination"] for c in loads] == ["proj.ds.raw_posts__batch"] * 2
+    assert [u for c in loads for u in c["uris"]] == uris
+    assert all(c["config"] == load_job_config("posts").to_api_repr() for c in loads)
+    inserts = [c for c in fake.calls if "sql" in c]
+    assert [c["job_id"] for c in inserts] == [job_id("posts", uris[:2]), job_id("posts", uris[2:])]
+    raw = fake.tables["proj.ds.raw_posts"]["rows"]
+    assert len(raw) == written and "proj.ds.raw_posts__batch" not in fake.tables  # scratch gone
+    stamps = sorted({r["_loaded_at"] for r in raw})
+    assert len(stamps) == 2  # one stamp per batch
     assert load_lake(lake, wh).total_files == 0  # the manifest in the lake says so
-    assert len(fake.calls) == 2
+    assert len(fake.calls) == len(loads) + len(inserts) + 1  # + the one create_table
 
-    # A crash between a job and its manifest: the rerun finds the job and only writes it.
+    # A crash between an insert and its manifest: the rerun finds the insert and only
+    # writes the manifest.
     lake.fs.rm(lake.path(*wh.manifest_dir()), recursive=True)
+    calls = len(fake.calls)
     again = load_lake(lake, wh, batch_size=2)
-    assert again.total_files == 3 and len(fake.calls) == 2  # no new job: 409, found, done
-    assert len(wh.loaded_files(lake)) == 3
+    assert again.total_files == 3 and len(fake.calls) == calls  # found, done: no new job
+    assert len(wh.loaded_files(lake)) == 3 and len(raw) == written
+
+
+def test_bigquery_stamps_grow_when_the_clock_goes_back(gcs_emulator, monkeypatch):
+    lake = Lake(gcs_emulator.prefix())
+    _write_posts(lake, files=2)
+    wh = BigQueryWarehouse("proj", "ds")
+    fake = FakeBigQuery(lake)
+    wh._client = fake  # type: ignore[assignment]
+    load_lake(lake, wh, batch_size=1)
+    first = max(r["_loaded_at"] for r in fake.tables["proj.ds.raw_posts"]["rows"])
+    _write_posts(lake, files=1, prefix="later")
+
+    class Behind(datetime):  # the loader's clock, now 3 hours behind the first load
+        @classmethod
+        def now(cls, tz=None):
+            return first - timedelta(hours=3)
+
+    monkeypatch.setattr("polit.warehouse.bigquery.datetime", Behind)
+    fresh = BigQueryWarehouse("proj", "ds")  # a new process: the stamp comes from the manifest
+    fresh._client = fake  # type: ignore[assignment]
+    load_lake(lake, fresh)
+    stamps = [r["_loaded_at"] for r in fake.tables["proj.ds.raw_posts"]["rows"]]
+    assert max(stamps) == first + timedelta(microseconds=1)
 
 
 def test_bigquery_needs_a_gs_lake(tmp_path):
@@ -299,12 +411,13 @@ def test_bigquery_failed_job_is_an_error_and_is_retried(gcs_emulator):
     lake = Lake(gcs_emulator.prefix())
     _write_posts(lake, files=1)
     wh = BigQueryWarehouse("proj", "ds")
-    fake = FakeBigQuery()
+    fake = FakeBigQuery(lake)
     wh._client = fake  # type: ignore[assignment]
     fake.fail = True
     with pytest.raises(WarehouseError, match=r"proj\.ds\.raw_posts failed: .*reading data"):
         load_lake(lake, wh)
     assert wh.loaded_files(lake) == set()  # no manifest for a failed job
+    assert fake.tables["proj.ds.raw_posts"]["rows"] == []  # nothing inserted
     fake.fail = False
-    assert load_lake(lake, wh).total_files == 1  # same id exists and failed: a new id
-    assert fake.calls[-1]["job_id"].startswith(fake.calls[0]["job_id"] + "_retry_")
+    assert load_lake(lake, wh).total_files == 1  # the scratch is loaded again, then inserted
+    assert len(fake.tables["proj.ds.raw_posts"]["rows"]) > 0

@@ -62,10 +62,9 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- BigQuery: a literal (so that partitions are pruned), with a lookback: there `loaded_at`
-    is the crawl time, and files from another crawler can arrive late. -#}
+{#- BigQuery: a literal, so that the raw tables' partitions are pruned. -#}
 {% macro bigquery__since_cursor(column) -%}
-    {{ column }} >= timestamp('{{ bigquery_cursor()[0] }}')
+    {{ column }} {{ '>=' if var('lookback_hours', 0) else '>' }} timestamp('{{ bigquery_cursor()[0] }}')
 {%- endmacro %}
 
 {#- (since, bound): this model's cursor less the lookback, and the day `late_change_days`
@@ -78,7 +77,7 @@
     {%- if execute and adapter.get_relation(this.database, this.schema, 'polit_cursors') is not none -%}
         {%- set rows = run_query(
             'select format_timestamp("%Y-%m-%d %H:%M:%E6S+00", timestamp_sub(max(loaded_at), interval '
-            ~ (var('lookback_hours', 6) | int) ~ ' hour)), format_timestamp("%Y-%m-%d 00:00:00+00", '
+            ~ (var('lookback_hours', 0) | int) ~ ' hour)), format_timestamp("%Y-%m-%d 00:00:00+00", '
             ~ 'timestamp_sub(max(loaded_at), interval ' ~ (var('late_change_days') | int) ~ ' day)) from '
             ~ cursor_table() ~ " where model = '" ~ this.identifier ~ "'"
         ).rows -%}

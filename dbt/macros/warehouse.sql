@@ -41,32 +41,23 @@
 
 
 {#
-    When a raw row reached the warehouse: the incremental models' cursor.
-    DuckDB's loader stamps `_loaded_at` in the load's transaction. A BigQuery load job
-    cannot add a column, so there the crawl time `observed_at` stands in, with a lookback
-    (see loaded_since_last_run) for files loaded late.
+    When a raw row reached the warehouse: the incremental models' cursor. The loader stamps
+    `_loaded_at` on every row of a load, later than every earlier load's stamp whatever the
+    clocks say (src/polit/warehouse): DuckDB in the load's transaction, BigQuery by the
+    insert from the batch's scratch table.
 #}
 {% macro chan_loaded_at() -%}
-    {{ return(adapter.dispatch('chan_loaded_at', 'polit')()) }}
-{%- endmacro %}
-
-{% macro duckdb__chan_loaded_at() -%}
     _loaded_at
-{%- endmacro %}
-
-{% macro bigquery__chan_loaded_at() -%}
-    observed_at
 {%- endmacro %}
 
 
 {#
     The filter of an incremental run: raw rows loaded since the newest one the target
-    holds. Merging a row twice changes nothing, so a lookback is always safe.
-    DuckDB: `_loaded_at` is the load's transaction time, and loads never overlap (one writer
-    per file), so `>` the target's newest is exact; `lookback_hours` (default 0) widens it.
-    BigQuery: the stand-in `observed_at` is not a load time (files from another crawler
-    can arrive late), so `>=` with a lookback (default 6 hours); and a literal, read before
-    the run, so that the filter prunes the raw tables' partitions (a subquery scans them all).
+    holds. Loads never overlap a transform and their stamps only grow, so `>` the target's
+    newest is exact; merging a row twice changes nothing, so `lookback_hours` (default 0)
+    may widen it. DuckDB: a subquery. BigQuery: `relation` is the model itself and its
+    cursor is in polit_cursors (save_cursor), read before the run as a literal, so that the
+    filter prunes the raw tables' day partitions of `_loaded_at` (a subquery scans them all).
 #}
 {% macro loaded_since_last_run(relation, column='loaded_at') -%}
     {{ return(adapter.dispatch('loaded_since_last_run', 'polit')(relation, column)) }}
@@ -80,10 +71,8 @@
     )
 {%- endmacro %}
 
-{#- BigQuery: `relation` is the model itself; its cursor is in polit_cursors (save_cursor),
-    which reads no history (a max over the model would scan its whole column). -#}
 {% macro bigquery__loaded_since_last_run(relation, column) -%}
-    {{ column }} >= timestamp('{{ bigquery_cursor()[0] }}')
+    {{ column }} {{ '>=' if var('lookback_hours', 0) else '>' }} timestamp('{{ bigquery_cursor()[0] }}')
 {%- endmacro %}
 
 

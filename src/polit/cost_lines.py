@@ -12,6 +12,7 @@ from polit.cost import (
     HOURLY_REQUESTS_PER_POST,
     HOURS_PER_MONTH,
     LIST_PAGE,
+    MIB,
     MANIFEST_DOC_FILES,
     REQUEST_BYTES,
     RESPONSE_BYTES_PER_REQUEST,
@@ -141,15 +142,18 @@ class Bill:
             note="partitions untouched for 90 days",
         )
         per_run = w.billed_bytes / w.runs
+        minimum = self.prices["bigquery_min_query_mib_per_table"].value * MIB
+        inserts = load_insert_bytes(volume, a, minimum)
         self.add(
-            "BigQuery: queries (dbt build)",
+            "BigQuery: queries (dbt build, load inserts)",
             "BigQuery",
-            w.billed_bytes / TIB,
+            (w.billed_bytes + inserts) / TIB,
             "bigquery_on_demand_query",
             "bigquery_free_query",
             f"{w.runs} runs × {per_run / GIB:,.2f} GiB billed ({w.table_refs_per_run} "
             "table references a run, each at least 10 MiB), runs at the history each "
-            "sees",
+            f"sees; + {inserts / GIB:,.1f} GiB of the loads' inserts (2 a load, each reading "
+            "its batch's scratch table)",
         )
         self.add(
             "BigQuery: load jobs",
@@ -342,3 +346,12 @@ def lake_operations(volume: Volume, a: Assumptions) -> tuple[float, float, float
         "reads" + (", the health check" if health else ", the crawl state")
     )
     return writes, lists, reads, note_a, note_b
+
+
+def load_insert_bytes(volume: Volume, a: Assumptions, minimum: float) -> float:
+    """A month of the loads' INSERT queries: each load copies its batch of raw_posts and of
+    raw_threads from a scratch table, billed the batch's bytes but at least `minimum`."""
+    per_load = volume.posts_per_day / a.runs_per_day
+    posts = per_load * volume.raw_rows_per_post * volume.raw_row_bytes
+    threads = per_load * volume.raw_threads_bytes_per_post
+    return a.runs_per_month * (max(posts, minimum) + max(threads, minimum))

@@ -1,17 +1,27 @@
-"""The BigQuery warehouse: load jobs from the gs:// lake into `PROJECT.DATASET.raw_<table>`.
+"""The BigQuery warehouse: the gs:// lake into `PROJECT.DATASET.raw_<table>`.
 
-BigQuery cannot join a load job and a manifest write in one transaction, so the manifest
-lives in the lake (`_polit/manifest/bigquery/<project>.<dataset>/<job>.json`, one
-document per successful job) and is written AFTER the job succeeds. Each job has a
-deterministic id (table + the hash of its URIs): a rerun of the same batch after a crash
-between job and manifest finds the finished job (409 Already Exists) and only writes the
-manifest. When the batch differs (new files sorted in between), the overlap is loaded
-twice; the dbt models are built to be duplicate-proof (they aggregate by key), so a
-double load never changes `posts` or `threads`.
+A batch of lake files reaches its raw table in two jobs, because a load job cannot add a
+column and every raw row needs its load's stamp `_loaded_at` (the incremental models' cursor,
+which must grow with every load whatever the clocks say):
+1. a load job into a scratch table `raw_<table>__batch_<hash>` (replaced if it exists, and
+   set to expire after a day, so a crash leaves nothing behind for long);
+2. a query job `INSERT INTO raw_<table> (...) SELECT ..., TIMESTAMP '<stamp>' FROM` the
+   scratch table, which is then deleted. The stamp is later than every earlier load's stamp
+   (kept in the manifest), even when this machine's clock is behind.
 
-The raw tables are created by the first load job from the Parquet schema (lists become
-ARRAY through `enable_list_inference`) and are partitioned by day of `observed_at`, so
-the incremental dbt models scan only recent partitions.
+BigQuery cannot join a job and a manifest write in one transaction, so the manifest lives
+in the lake (`_polit/manifest/bigquery/<project>.<dataset>/<job>.json`, one document per
+loaded batch) and is written AFTER the insert succeeds. Both jobs have deterministic ids
+(table + the hash of the batch's URIs): a rerun of the same batch after a crash between the
+insert and the manifest finds the finished insert (409 Already Exists) and only writes the
+manifest. When the batch differs (new files sorted in between), the overlap is loaded twice;
+the dbt models are built to be duplicate-proof (they aggregate by key), so a double load
+never changes `posts` or `threads`.
+
+The raw tables are created by polit from the lake schema (src/polit/lake/schema.py; lists
+are ARRAY through `enable_list_inference` in the scratch load), partitioned by day of
+`_loaded_at` and clustered by board: an incremental dbt run reads the partitions loaded
+since its cursor, a literal. A column the lake schema gains is added to the raw table.
 
 Credentials: the client is created on first use with application-default credentials
 (ADC), never at import; nothing here reads, stores or prints a credential.
@@ -22,9 +32,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
 from google.cloud import bigquery
 
 from polit.lake.schema import TABLES
@@ -32,6 +43,8 @@ from polit.lake.store import Lake, LakeFile
 from polit.warehouse.base import LoadResult, WarehouseError, lake_key
 
 TABLE_PREFIX = "raw_"
+SCRATCH_SUFFIX = "__batch"
+LOADED_AT = "_loaded_at"
 GCS_PROTOCOLS = {"gs", "gcs"}
 
 
@@ -47,23 +60,84 @@ def raw_table_name(table: str) -> str:
 
 
 def load_job_config(table: str) -> bigquery.LoadJobConfig:
-    """The exact configuration of a load job into `raw_<table>` (appends, never replaces)."""
+    """The exact configuration of the load job of a batch into its scratch table: a new
+    table each time (the scratch is deleted first), its schema read from the Parquet files."""
     raw_table_name(table)
     parquet = bigquery.ParquetOptions()
     parquet.enable_list_inference = True  # list<int64> -> ARRAY<INT64>, not a nested record
     return bigquery.LoadJobConfig(
         source_format=bigquery.SourceFormat.PARQUET,
-        write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+        write_disposition=bigquery.WriteDisposition.WRITE_EMPTY,
         create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
-        # The lake schema only ever gains nullable columns (polit.lake.schema): a file with a
-        # new column may add it to the table; older files leave it null.
-        schema_update_options=[bigquery.SchemaUpdateOption.ALLOW_FIELD_ADDITION],
         parquet_options=parquet,
-        time_partitioning=bigquery.TimePartitioning(
-            type_=bigquery.TimePartitioningType.DAY, field="observed_at"
-        ),
-        clustering_fields=["board"],
     )
+
+
+def bq_type(t: pa.DataType) -> tuple[str, str]:
+    """(BigQuery type, mode) of a lake column's Arrow type.
+
+    >>> bq_type(pa.list_(pa.int64())), bq_type(pa.timestamp("us", tz="UTC"))
+    (('INT64', 'REPEATED'), ('TIMESTAMP', 'NULLABLE'))
+    """
+    if pa.types.is_list(t):
+        return bq_type(t.value_type)[0], "REPEATED"
+    kinds = {"string": "STRING", "int64": "INT64", "double": "FLOAT64"}
+    if str(t) in kinds:
+        return kinds[str(t)], "NULLABLE"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP", "NULLABLE"
+    raise TypeError(f"no BigQuery type for {t}")
+
+
+def raw_schema(table: str) -> list[bigquery.SchemaField]:
+    """The raw table's columns: the lake schema exactly, plus `_loaded_at` (the load's stamp)."""
+    fields = []
+    for f in TABLES[table]:
+        kind, mode = bq_type(f.type)
+        fields.append(
+            bigquery.SchemaField(f.name, kind, mode="REQUIRED" if not f.nullable else mode)
+        )
+    fields.append(bigquery.SchemaField(LOADED_AT, "TIMESTAMP", mode="REQUIRED"))
+    return fields
+
+
+def raw_table(table_id: str, table: str) -> bigquery.Table:
+    """A raw table as polit creates it: day partitions of `_loaded_at`, clustered by board."""
+    t = bigquery.Table(table_id, schema=raw_schema(table.removeprefix(TABLE_PREFIX)))
+    t.time_partitioning = bigquery.TimePartitioning(
+        type_=bigquery.TimePartitioningType.DAY, field=LOADED_AT
+    )
+    t.clustering_fields = ["board"]
+    return t
+
+
+def insert_sql(raw: str, scratch: str, columns: Sequence[str], stamp: datetime) -> str:
+    """The query that copies a scratch table into its raw table with the load's stamp.
+
+    >>> at = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    >>> sql = insert_sql("p.d.raw_t", "p.d.raw_t__batch", ["board", "no"], at)
+    >>> print(sql)  # doctest: +NORMALIZE_WHITESPACE
+    INSERT INTO `p.d.raw_t` (`board`, `no`, `_loaded_at`)
+    SELECT `board`, `no`, TIMESTAMP '2026-01-02 03:04:05.000006+00' FROM `p.d.raw_t__batch`
+    """
+    names = ", ".join(f"`{c}`" for c in columns)
+    literal = stamp.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+    return (
+        f"INSERT INTO `{raw}` ({names}, `{LOADED_AT}`) "
+        f"SELECT {names}, TIMESTAMP '{literal}' FROM `{scratch}`"
+    )
+
+
+def next_stamp(now: datetime, newest: datetime | None) -> datetime:
+    """A load's stamp: the clock, but after every earlier load's, whatever the clock says.
+
+    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> next_stamp(t, t + timedelta(hours=3)) - t
+    datetime.timedelta(seconds=10800, microseconds=1)
+    """
+    if newest is None:
+        return now
+    return max(now, newest + timedelta(microseconds=1))
 
 
 def load_uris(lake: Lake, files: Sequence[LakeFile]) -> list[str]:
@@ -74,13 +148,13 @@ def load_uris(lake: Lake, files: Sequence[LakeFile]) -> list[str]:
 
 
 def job_id(table: str, uris: Sequence[str]) -> str:
-    """Deterministic: the same batch always gets the same id.
+    """The insert job's id. Deterministic: the same batch always gets the same id.
 
     >>> job_id("posts", ["gs://b/a.parquet"])
-    'polit_load_posts_fcbabeeab511f1f6ab1e97d94ac45608705d9718'
+    'polit_insert_posts_fcbabeeab511f1f6ab1e97d94ac45608705d9718'
     """
     digest = hashlib.sha1("\n".join(sorted(uris)).encode()).hexdigest()
-    return f"polit_load_{table}_{digest}"
+    return f"polit_insert_{table}_{digest}"
 
 
 class BigQueryWarehouse:
@@ -90,6 +164,8 @@ class BigQueryWarehouse:
         self.location = location
         self.url = f"bigquery://{project}/{dataset}"
         self._client: bigquery.Client | None = None
+        self._newest_stamp: datetime | None = None  # the last load's stamp (manifest)
+        self._ready: set[str] = set()  # raw tables created or checked by this process
 
     @property
     def client(self) -> bigquery.Client:
@@ -112,15 +188,21 @@ class BigQueryWarehouse:
         return ("_polit", "manifest", "bigquery", f"{self.project}.{self.dataset}")
 
     def loaded_files(self, lake: Lake) -> set[str]:
+        done: set[str] = set()
+        for doc in self._manifest(lake):
+            done.update(doc["files"])
+        return done
+
+    def _manifest(self, lake: Lake) -> list[dict[str, Any]]:
         base = lake.path(*self.manifest_dir())
         if not lake.fs.exists(base):
-            return set()
-        done: set[str] = set()
+            return []
+        docs = []
         for path in sorted(lake.fs.find(base)):
             if path.endswith(".json"):
                 with lake.fs.open(path, "rb") as f:
-                    done.update(json.loads(f.read())["files"])
-        return done
+                    docs.append(json.loads(f.read()))
+        return docs
 
     def load(self, lake: Lake, files: Sequence[LakeFile]) -> LoadResult:
         if not files:
@@ -130,45 +212,82 @@ class BigQueryWarehouse:
             raise ValueError(f"one table per load call, got {sorted(tables)}")
         table = tables.pop()
         uris = load_uris(lake, files)
-        job = self._run_job(table, uris)
-        rows = int(job.output_rows or 0)
+        if self._newest_stamp is None:
+            stamps = [datetime.fromisoformat(d["loaded_at"]) for d in self._manifest(lake)]
+            self._newest_stamp = max(stamps, default=None)
+        stamp = next_stamp(datetime.now(UTC), self._newest_stamp)
+        job = self._copy(table, uris, stamp)
+        rows = int(job.num_dml_affected_rows or 0)
         doc: dict[str, Any] = {
             "job_id": job.job_id,
             "table": self.table_id(table),
             "files": [lake_key(lake, f.path) for f in files],
             "rows": rows,
-            "loaded_at": datetime.now(UTC).isoformat(),
+            "loaded_at": stamp.isoformat(),
         }
-        # After the job: a crash right here reloads this batch next time (see module doc).
+        # After the insert: a crash right here reloads this batch next time (module doc).
         lake.write_json(doc, *self.manifest_dir(), f"{job.job_id}.json")
+        self._newest_stamp = stamp
         return LoadResult(table, len(files), rows)
 
-    def _run_job(self, table: str, uris: list[str]) -> Any:
-        from google.api_core.exceptions import GoogleAPIError
+    def _copy(self, table: str, uris: list[str], stamp: datetime) -> Any:
+        """Scratch load, then the insert with `stamp`; the finished insert job."""
+        from google.api_core.exceptions import GoogleAPIError, NotFound
 
         destination = self.table_id(table)
+        jid = job_id(table, uris)
         try:
-            job = self._start_job(table, uris)
-            job.result()  # waits; raises on a failed job
+            try:
+                done = self.client.get_job(
+                    jid
+                )  # this batch ran before: a crash before its manifest
+                if done.state == "DONE" and not done.error_result:
+                    return done
+            except NotFound:
+                pass
+            self._ensure_raw_table(table)
+            scratch = destination + SCRATCH_SUFFIX
+            self.client.delete_table(scratch, not_found_ok=True)
+            self.client.load_table_from_uri(
+                uris,
+                scratch,
+                job_id_prefix=f"polit_load_{table}_",
+                job_config=load_job_config(table),
+            ).result()
+            columns = [f.name for f in self.client.get_table(scratch).schema]
+            unknown = set(columns) - {f.name for f in raw_schema(table)}
+            if unknown:
+                raise WarehouseError(
+                    f"lake files of {table} have columns polit does not know: {sorted(unknown)}"
+                )
+            job = self._insert(jid, insert_sql(destination, scratch, columns, stamp))
+            self.client.delete_table(scratch, not_found_ok=True)
         except GoogleAPIError as exc:
             raise WarehouseError(f"BigQuery load into {destination} failed: {exc}") from exc
         return job
 
-    def _start_job(self, table: str, uris: list[str]) -> Any:
+    def _insert(self, jid: str, sql: str) -> Any:
         from google.api_core.exceptions import Conflict
 
-        jid, config = job_id(table, uris), load_job_config(table)
         try:
-            return self.client.load_table_from_uri(
-                uris, self.table_id(table), job_id=jid, job_config=config
-            )
-        except Conflict:  # this batch ran before (a crash before its manifest was written)
-            job = self.client.get_job(jid)
-            if job.state == "DONE" and job.error_result:  # it failed then: run it, new id
-                return self.client.load_table_from_uri(
-                    uris, self.table_id(table), job_id_prefix=jid + "_retry_", job_config=config
-                )
-            return job  # done (or still running: `result()` waits for it)
+            job = self.client.query(sql, job_id=jid)
+        except Conflict:  # the id exists and failed (a finished one returned before): new id
+            job = self.client.query(sql, job_id_prefix=jid + "_retry_")
+        job.result()
+        return job
+
+    def _ensure_raw_table(self, table: str) -> None:
+        """Create the raw table, or add the columns the lake schema gained (once a process)."""
+        if table in self._ready:
+            return
+        wanted = raw_table(self.table_id(table), raw_table_name(table))
+        have = self.client.create_table(wanted, exists_ok=True)
+        names = {f.name for f in have.schema}
+        missing = [f for f in wanted.schema if f.name not in names]
+        if missing:  # new lake columns are nullable: old rows read as null
+            have.schema = [*have.schema, *missing]
+            self.client.update_table(have, ["schema"])
+        self._ready.add(table)
 
     def count(self, table: str) -> int:
         return int(self.client.get_table(self.table_id(table)).num_rows or 0)
@@ -183,7 +302,7 @@ class BigQueryWarehouse:
     def prune_raw(self, before: datetime, dry_run: bool = False) -> dict[str, int]:
         raise WarehouseError(
             "polit prune does not delete BigQuery raw rows (not verifiable here); set a "
-            "partition expiration on the raw tables (day partitions on observed_at) instead"
+            "partition expiration on the raw tables (day partitions on _loaded_at) instead"
         )
 
     def close(self) -> None:

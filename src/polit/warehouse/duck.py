@@ -101,17 +101,18 @@ class DuckWarehouse:
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
+            stamp = self._next_stamp()
             rows = con.execute(
                 f"INSERT INTO {SCHEMA}.{table} BY NAME "
-                f"SELECT * REPLACE (substr(_file, {cut}) AS _file), now() AS _loaded_at "
+                f"SELECT * REPLACE (substr(_file, {cut}) AS _file), ?::TIMESTAMPTZ AS _loaded_at "
                 "FROM read_parquet(?, filename = '_file', hive_partitioning = false, "
                 "union_by_name = true)",
-                [uris],
+                [stamp, uris],
             ).fetchall()[0][0]
             recorded = con.execute(
-                f"INSERT INTO {MANIFEST} SELECT substr(file_name, {cut}), ?, num_rows, now() "
+                f"INSERT INTO {MANIFEST} SELECT substr(file_name, {cut}), ?, num_rows, ? "
                 "FROM parquet_file_metadata(?)",
-                [table, uris],
+                [table, stamp, uris],
             ).fetchall()[0][0]
             if recorded != len(keys):  # never expected: then load nothing rather than guess
                 raise WarehouseError(f"recorded {recorded} of {len(keys)} files; rolled back")
@@ -124,6 +125,15 @@ class DuckWarehouse:
                 raise WarehouseError(f"loading {keys[0]} (+{len(keys) - 1}) failed: {exc}") from exc
             raise
         return LoadResult(table, len(keys), int(rows))
+
+    def _next_stamp(self) -> datetime:
+        """The load's `_loaded_at`: the clock, but always after every earlier load's, so the
+        incremental models' cursor (`loaded_at >` the newest merged) never skips a batch
+        loaded while the clock was behind. The manifest keeps each load's stamp (also for
+        files whose raw rows were pruned since)."""
+        return self.con.execute(
+            f"SELECT greatest(now(), max(loaded_at) + INTERVAL 1 MICROSECOND) FROM {MANIFEST}"
+        ).fetchall()[0][0]
 
     def count(self, table: str) -> int:
         if table not in TABLES:
