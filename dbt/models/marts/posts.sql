@@ -16,6 +16,12 @@
     and last seen, and `deleted_at` from its newest row of any kind (null again when a post
     comes back after a tombstone: undeleted).
 
+    "Newest" is the board's write order `seq` (src/polit/lake/sequence.py), then
+    `observed_at`: a crawler whose clock is behind still writes its later rows later. Rows
+    without a `seq` (imports, files from before it) are older than every row with one.
+    `seen_seq` and `observed_seq` keep the order of the newest version and of the newest
+    row of any kind, so that the target row can stand in for them in the next run.
+
     An incremental run reads only raw rows loaded since the last run (macro loaded_since_last_run)
     and merges them with the row the target already has, which stands in for all the older
     raw rows: its content as seen at `last_seen_at`, its state as seen at
@@ -52,7 +58,9 @@ with
 
 observations as (
 
-    select board, post_id, thread_id, observed_at, deleted_at, is_tombstone, loaded_at, lake_file
+    select
+        board, post_id, thread_id, observed_at, deleted_at, is_tombstone, loaded_at, lake_file,
+        coalesce(seq, -1) as seq
     from {{ ref('stg_chan__posts') }}
 
 ),
@@ -66,13 +74,13 @@ summary as (
         max(case when not is_tombstone then observed_at end) as last_seen_at,
         max(observed_at) as last_observed_at,
         max(loaded_at) as loaded_at,
-        -- the newest observation; at the same time a tombstone wins (as in the windows)
+        -- the newest observation; at the same place a tombstone wins (as in the windows)
         arg_max(
-            {'thread_id': thread_id, 'deleted_at': deleted_at},
-            {'at': observed_at, 'deleted_at': coalesce(deleted_at, '-infinity'::timestamptz)}
+            {'thread_id': thread_id, 'deleted_at': deleted_at, 'seq': seq},
+            {'seq': seq, 'at': observed_at, 'deleted_at': coalesce(deleted_at, '-infinity'::timestamptz)}
         ) as state,
-        arg_max({'at': observed_at, 'file': lake_file}, observed_at) filter (where not is_tombstone)
-            as version_row
+        arg_max({'seq': seq, 'at': observed_at, 'file': lake_file}, {'seq': seq, 'at': observed_at})
+            filter (where not is_tombstone) as version_row
     from observations
     group by board, post_id
 
@@ -87,20 +95,25 @@ seen as (
 
 latest_state as (
 
-    select board, post_id, state.thread_id as thread_id, state.deleted_at as deleted_at
+    select
+        board, post_id, state.thread_id as thread_id, state.deleted_at as deleted_at,
+        state.seq as seq
     from summary
 
 ),
 
 latest_version as (
 
-    select summary.board, summary.post_id, {% for c in content %}stg.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}
+    select
+        summary.board, summary.post_id, summary.version_row.seq as seq,
+        {% for c in content %}stg.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}
     from summary
     inner join {{ ref('stg_chan__posts') }} as stg
         on stg.board = summary.board
         and stg.post_id = summary.post_id
         and stg.observed_at = summary.version_row.at
         and stg.lake_file = summary.version_row.file
+        and coalesce(stg.seq, -1) = summary.version_row.seq
     where not stg.is_tombstone
 
 ),
@@ -131,12 +144,14 @@ existing as (
 -- every known version of each post's content, with when it was seen
 versions as (
 
-    select board, post_id, observed_at, {{ content | join(', ') }}
+    select board, post_id, coalesce(seq, -1) as seq, observed_at, {{ content | join(', ') }}
     from new_rows
     where not is_tombstone
     {% if is_incremental() %}
     union all
-    select board, post_id, last_seen_at as observed_at, {{ content | join(', ') }}
+    select
+        board, post_id, coalesce(seen_seq, -1) as seq, last_seen_at as observed_at,
+        {{ content | join(', ') }}
     from existing
     where last_seen_at is not null
     {% endif %}
@@ -151,6 +166,7 @@ observations as (
         post_id,
         thread_id,
         deleted_at,
+        coalesce(seq, -1) as seq,
         observed_at,
         observed_at as first_seen_at,
         case when not is_tombstone then observed_at end as last_seen_at,
@@ -163,6 +179,7 @@ observations as (
         post_id,
         thread_id,
         deleted_at,
+        coalesce(observed_seq, -1) as seq,
         last_observed_at as observed_at,
         first_seen_at,
         last_seen_at,
@@ -177,7 +194,7 @@ versions_ranked as (
     select
         *,
         row_number() over (
-            partition by board, post_id order by observed_at desc
+            partition by board, post_id order by seq desc, observed_at desc
         ) as recency
     from versions
 
@@ -185,7 +202,7 @@ versions_ranked as (
 
 latest_version as (
 
-    select board, post_id, {{ content | join(', ') }}
+    select board, post_id, seq, {{ content | join(', ') }}
     from versions_ranked
     where recency = 1
 
@@ -198,8 +215,10 @@ observations_ranked as (
         post_id,
         thread_id,
         deleted_at,
+        seq,
         row_number() over (
-            partition by board, post_id order by observed_at desc, deleted_at desc nulls last
+            partition by board, post_id
+            order by seq desc, observed_at desc, deleted_at desc nulls last
         ) as recency
     from observations
 
@@ -207,7 +226,7 @@ observations_ranked as (
 
 latest_state as (
 
-    select board, post_id, thread_id, deleted_at
+    select board, post_id, thread_id, deleted_at, seq
     from observations_ranked
     where recency = 1
 
@@ -283,7 +302,11 @@ final as (
         seen.last_seen_at,
         seen.last_observed_at,
         latest_state.deleted_at,
-        seen.loaded_at
+        seen.loaded_at,
+
+        ---------- the write order of the newest version and of the newest row
+        latest_version.seq as seen_seq,
+        latest_state.seq as observed_seq
 
     from seen
     inner join latest_state

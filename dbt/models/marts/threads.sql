@@ -14,7 +14,8 @@
 
 {#-
     One row per thread with its lifecycle. A thread is known from its raw thread rows, from
-    its posts, or both (a load can bring one before the other).
+    its posts, or both (a load can bring one before the other). Its newest raw row is the
+    last in the board's write order `seq`, then by `observed_at` (as in posts).
 
     An incremental run recomputes the threads touched since the cursor: those with new raw
     thread rows, and those whose posts changed (`posts.loaded_at` moves with every merge).
@@ -112,7 +113,8 @@ states_ranked as (
         thread_id,
         deleted_at,
         row_number() over (
-            partition by board, thread_id order by observed_at desc, deleted_at desc nulls last
+            partition by board, thread_id
+            order by coalesce(seq, -1) desc, observed_at desc, deleted_at desc nulls last
         ) as recency
     from states
 
@@ -138,7 +140,7 @@ listings_ranked as (
         unique_ips,
         last_modified_at,
         row_number() over (
-            partition by board, thread_id order by observed_at desc
+            partition by board, thread_id order by coalesce(seq, -1) desc, observed_at desc
         ) as recency
     from states
     where event != 'deleted'

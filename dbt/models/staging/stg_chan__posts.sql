@@ -63,7 +63,10 @@ renamed as (
         {{ epoch_to_timestamp('time') }} as post_datetime,
         observed_at,
         deleted_at,
-        {{ chan_loaded_at() }} as loaded_at
+        {{ chan_loaded_at() }} as loaded_at,
+
+        ---------- the board's write order (null: imported, or written before it existed)
+        seq
 
     from source
 

@@ -36,7 +36,10 @@ renamed as (
         observed_at,
         archived_at,
         deleted_at,
-        {{ chan_loaded_at() }} as loaded_at
+        {{ chan_loaded_at() }} as loaded_at,
+
+        ---------- the board's write order (null: imported, or written before it existed)
+        seq
 
     from source
 

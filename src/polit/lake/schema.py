@@ -50,6 +50,7 @@ POSTS = pa.schema(
         pa.field("extra", pa.string()),
         # Added later, so last and nullable: files written before them read as nulls.
         *[pa.field(c, pa.float64()) for c in SCORE_FIELDS.values()],
+        pa.field("seq", pa.int64()),  # see SEQ
     ]
 )
 
@@ -71,7 +72,14 @@ THREADS = pa.schema(
         pa.field("unique_ips", pa.int64()),
         pa.field("archived_at", TS),
         pa.field("deleted_at", TS),
+        pa.field("seq", pa.int64()),  # see SEQ
     ]
 )
+
+# `seq`: the row's place in its board's write order (src/polit/lake/sequence.py), the same
+# counter for both tables and every writer of the board. "Newest wins" follows it, not
+# `observed_at` (a crawler's clock can be behind). Null in rows written before it existed
+# and in imported rows: they count as older than every row with a `seq`.
+SEQ = "seq"
 
 TABLES = {"posts": POSTS, "threads": THREADS}
