@@ -12,7 +12,7 @@ MAGELOCK  := mage/requirements.lock
 LOCK_ARGS ?=
 # --python-version: the lowest Python that pyproject allows; the Mage lock needs 3.11.5 or newer
 # (soupsieve), so it takes the image's 3.11.7.
-COMPILE = $(UV) pip compile --quiet --generate-hashes --python-platform linux \
+COMPILE = $(UV) pip compile --quiet --generate-hashes --no-strip-extras --python-platform linux \
 	--custom-compile-command 'make lock' $(LOCK_ARGS)
 TOOLS     := .venv-tools
 TOOLSTAMP := $(TOOLS)/.installed-stamp

@@ -92,7 +92,7 @@ def _lock(path: Path) -> dict[str, tuple[str, list[str]]]:
     for block in re.split(r"\n(?=\S)", path.read_text()):  # an entry starts at column 0
         if block.startswith("#"):
             continue
-        pin = re.match(r"([A-Za-z0-9._-]+)==(\S+) \\\n", block)
+        pin = re.match(r"([A-Za-z0-9._-]+)(?:\[[\w,.-]+\])?==(\S+) \\\n", block)
         assert pin, f"{path}: not an exact pin: {block.splitlines()[0]}"
         hashes = re.findall(r"^ +--hash=sha256:([0-9a-f]{64})\b", block, re.M)
         entries[canonicalize_name(pin[1])] = (pin[2], hashes)
