@@ -1,21 +1,33 @@
 # polit: one image for `polit run` (the hourly Cloud Run job), `polit watch`, the dashboard
 # and the Mage UI (/opt/mage-venv/bin/mage start /app/mage: see docker-compose.yml).
 # Build: docker build -t polit .   Run: docker run --rm -v polit-data:/data polit run
-FROM python:3.11.7-slim-bookworm AS build
+# Every package comes from a lock with the hashes of its files (requirements.lock, written by
+# `make lock`): pip installs uv from the lock's own entry for it, and uv refuses any file whose
+# hash is not in the lock.
+FROM python:3.11.7-slim-bookworm AS uv
+COPY requirements.lock /tmp/requirements.lock
+RUN awk '/^[^ ]/ {p = /^uv==/} p && !/#/' /tmp/requirements.lock > /tmp/uv-requirement.txt \
+    && pip install --no-cache-dir --no-deps --require-hashes -r /tmp/uv-requirement.txt
+
+# polit's own dependencies only: the lock's versions and hashes, as constraints, keep the dev
+# extra out. polit is built by the locked hatchling.
+FROM uv AS build
 WORKDIR /src
-RUN pip install --no-cache-dir uv==0.13.9
 COPY pyproject.toml README.md ./
-COPY src ./src
 RUN uv venv --python /usr/local/bin/python3.11 /opt/polit \
-    && VIRTUAL_ENV=/opt/polit uv pip install --no-cache .
+    && VIRTUAL_ENV=/opt/polit uv pip install --no-cache --require-hashes \
+        -r pyproject.toml -c /tmp/requirements.lock
+COPY src ./src
+RUN VIRTUAL_ENV=/opt/polit uv pip install --no-cache --no-deps --strict \
+        --build-constraints /tmp/requirements.lock --require-build-hashes .
 
 # Mage pins versions dbt cannot share (click<8.2, pandas<3), so it gets its own virtualenv;
 # its blocks run polit's executable (POLIT_BIN) and never import polit.
-FROM python:3.11.7-slim-bookworm AS mage
-RUN pip install --no-cache-dir uv==0.13.9
-COPY mage/requirements.txt /tmp/mage-requirements.txt
+FROM uv AS mage
+COPY mage/requirements.lock /tmp/mage-requirements.lock
 RUN uv venv --python /usr/local/bin/python3.11 /opt/mage-venv \
-    && VIRTUAL_ENV=/opt/mage-venv uv pip install --no-cache -r /tmp/mage-requirements.txt
+    && VIRTUAL_ENV=/opt/mage-venv uv pip sync --no-cache --require-hashes \
+        /tmp/mage-requirements.lock
 
 FROM python:3.11.7-slim-bookworm
 RUN useradd --create-home --uid 10001 polit \

