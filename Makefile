@@ -27,7 +27,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MAGE      := .venv-mage
 MAGESTAMP := $(MAGE)/.installed-stamp
 
-.PHONY: help setup lock demo test bench lint tools mage chromium clean
+.PHONY: help setup lock demo test bench lint tools mage chromium debs clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -79,10 +79,15 @@ chromium:  ## Debian's chromium for the browser tests, if /usr/bin/chromium is m
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && \
 		$(SUDO) apt-get install -y --no-install-recommends chromium; }
 
+# The clock tests run polit under faketime (a loader or crawler whose clock is off).
+debs: chromium  ## Debian's chromium and faketime for the tests, if missing
+	@test -x /usr/bin/faketime || { $(SUDO) apt-get update && \
+		$(SUDO) apt-get install -y --no-install-recommends faketime; }
+
 demo: $(STAMP)  ## run the whole pipeline offline on a synthetic board
 	$(BIN)/polit demo
 
-test: $(STAMP) $(MAGESTAMP) chromium  ## run the test suite
+test: $(STAMP) $(MAGESTAMP) debs  ## run the test suite
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP) chromium  ## measure; writes bench/results.json and bench/results.md

@@ -20,7 +20,6 @@ from tests.helpers.warehouse import digest, load, query, replayed_lake
 
 POLIT = [sys.executable, "-m", "polit"]
 FAKETIME = shutil.which("faketime")
-pytestmark = pytest.mark.skipif(FAKETIME is None, reason="faketime missing: make setup installs it")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +30,8 @@ def lake_dir(recording, tmp_path_factory) -> Path:
 def polit_at(offset: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`polit ARGS` in a process whose clock is `offset` (like -3h) off; monotonic time
     stays real, so timeouts and sleeps behave."""
+    if FAKETIME is None:
+        pytest.fail("faketime is missing: `make debs` installs it (make test does)")
     env = {**os.environ, "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
     cmd = [str(FAKETIME), "-f", offset, *POLIT, *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=True)
