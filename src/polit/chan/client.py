@@ -282,7 +282,15 @@ def decode_json(body: bytes, url: str) -> tuple[Any, tuple[str, ...]]:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is either seconds or an HTTP date."""
+    """Retry-After is either seconds or an HTTP date; None when it is neither.
+
+    >>> parse_retry_after("999999")
+    999999.0
+    >>> parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT") > 120  # refused by the default cap
+    True
+    >>> parse_retry_after("soon") is None
+    True
+    """
     if not value:
         return None
     value = value.strip()
