@@ -15,6 +15,16 @@ def test_defaults():
     s = Settings.from_env({})
     assert (s.max_rps, s.lake, s.boards) == (1.0, "./data/lake", ("pol",))
     assert s.user_agent.startswith("polit/")
+    assert (s.max_retry_after, s.max_body_bytes) == (120.0, 32 * 1024 * 1024)
+
+
+def test_response_bounds_from_env():
+    s = Settings.from_env({"POLIT_MAX_RETRY_AFTER": "30", "POLIT_MAX_BODY_BYTES": "1000"})
+    assert (s.max_retry_after, s.max_body_bytes) == (30.0, 1000)
+    for env in ({"POLIT_MAX_BODY_BYTES": "1e6"}, {"POLIT_MAX_BODY_BYTES": "0"},
+                {"POLIT_MAX_RETRY_AFTER": "-1"}, {"POLIT_MAX_RETRY_AFTER": "soon"}):  # fmt: skip
+        with pytest.raises(ValueError, match=r"(?i)max_body_bytes|max_retry_after"):
+            Settings.from_env(env)
 
 
 @pytest.mark.parametrize(

@@ -337,6 +337,42 @@ def run_mixed(recording: Path, seed: int, n: int = 80) -> list[str]:
     return outcomes
 
 
+def test_hostile_faults(recording: Path) -> None:
+    path = f"/pol/thread/{STICKY}.json"
+    with (
+        ReplayServer(recording, faults="retry_after:1") as srv,
+        httpx.Client(base_url=srv.url) as c,
+    ):
+        r = c.get(path)
+        assert r.status_code == 503 and r.headers["retry-after"] == "999999"
+        srv.set_faults("gzip_bomb:1")
+        with c.stream("GET", path) as r:
+            assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+            assert r.headers["last-modified"]
+            assert 1_000_000 < int(r.headers["content-length"]) < 1_100_000
+            assert next(r.iter_bytes()).startswith(b'{"posts": [      ')
+        assert srv.state()["by_status"] == {"retry_after": 1, "gzip_bomb": 1}
+
+
+def test_fault_paths_limit_the_faults(recording: Path) -> None:
+    srv = ReplayServer(recording, faults="500:1", fault_paths=r"/pol/thread/\d+\.json")
+    with srv, httpx.Client(base_url=srv.url) as c:
+        assert c.get("/pol/threads.json").status_code == 200
+        assert c.get(f"/pol/thread/{STICKY}.json").status_code == 500
+        srv.set_faults(None)
+        assert c.get(f"/pol/thread/{STICKY}.json").status_code == 200
+
+
+def test_gzip_mode(recording: Path) -> None:
+    full = (snapshot_dir(recording, 0) / "thread" / f"{STICKY}.json").read_bytes()
+    with ReplayServer(recording, gzip=True) as srv, httpx.Client(base_url=srv.url) as c:
+        r = c.get(f"/pol/thread/{STICKY}.json", headers={"Accept-Encoding": "gzip"})
+        assert r.headers["content-encoding"] == "gzip" and r.content == full
+        assert int(r.headers["content-length"]) < len(full)
+        plain = c.get(f"/pol/thread/{STICKY}.json", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.content == full
+
+
 def test_mixed_faults_are_seeded(recording: Path) -> None:
     a = run_mixed(recording, seed=7)
     assert set(a) == {"200", "500", "503", "429", "truncate", "reset"}
@@ -347,6 +383,10 @@ def test_mixed_faults_are_seeded(recording: Path) -> None:
 def test_bad_fault_specs() -> None:
     assert parse_faults(None) == [] and parse_faults("") == []
     assert parse_faults(" 500:0.5, reset:0.5 ") == [("500", 0.5), ("reset", 0.5)]
+    assert parse_faults("retry_after:0.1,gzip_bomb:0.1") == [
+        ("retry_after", 0.1),
+        ("gzip_bomb", 0.1),
+    ]
     for spec in ("500", "404:0.1", "500:x", "500:0.6,503:0.6", "500:-0.1", "500:0.1,500:0.1"):
         with pytest.raises(ValueError):
             parse_faults(spec)

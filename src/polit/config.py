@@ -29,6 +29,8 @@ class Settings:
     user_agent: str = DEFAULT_USER_AGENT
     timeout: float = 20.0
     max_retries: int = 6
+    max_retry_after: float = 120.0  # a longer Retry-After is not slept: try again next cycle
+    max_body_bytes: int = 32 * 1024 * 1024  # per response, compressed and decoded
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -60,6 +62,10 @@ class Settings:
                 raise ValueError(f"invalid board name {b!r}")
         if self.timeout <= 0:
             raise ValueError("timeout must be > 0")
+        if self.max_retry_after < 0:
+            raise ValueError(f"max_retry_after must be >= 0 seconds, got {self.max_retry_after}")
+        if self.max_body_bytes <= 0:
+            raise ValueError(f"max_body_bytes must be > 0, got {self.max_body_bytes}")
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -71,12 +77,12 @@ def _boards(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _coerce(name: str, raw: str) -> Any:
-    if name in ("max_rps", "timeout"):
+    if name in ("max_rps", "timeout", "max_retry_after"):
         try:
             return float(raw)
         except ValueError:
             raise ValueError(f"POLIT_{name.upper()} must be a number, got {raw!r}") from None
-    if name == "max_retries":
+    if name in ("max_retries", "max_body_bytes"):
         try:
             return int(raw)
         except ValueError:

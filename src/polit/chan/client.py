@@ -1,6 +1,11 @@
 """HTTP client for the 4chan read-only API. The API's rules live here and nowhere else:
 one global rate limit, If-Modified-Since echoing the exact Last-Modified, a User-Agent on
 every request, and bounded retries with exponential backoff, jitter and Retry-After.
+
+Nothing a server sends can hold a run: a Retry-After above `max_retry_after` is not slept
+(RetryAfterTooLong), and a body is read as a stream that stops once it passes
+`max_body_bytes`, compressed or decoded (BodyTooLarge). Both are ChanErrors, so the crawler
+leaves that thread for its next cycle and goes on with the others.
 """
 
 from __future__ import annotations
@@ -9,11 +14,12 @@ import json
 import logging
 import random
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import orjson
@@ -38,6 +44,14 @@ class ChanError(Exception):
 
 class BadBody(ChanError):
     """The server answered 200 but the body is not the JSON we asked for."""
+
+
+class RetryAfterTooLong(ChanError):
+    """The server asked to wait longer than `max_retry_after`: given up at once, not slept."""
+
+
+class BodyTooLarge(ChanError):
+    """The body passed `max_body_bytes` (compressed or decoded); reading stopped there."""
 
 
 @dataclass(frozen=True)
@@ -94,13 +108,19 @@ class ChanClient:
     ) -> None:
         self.base_url = settings.api_url.rstrip("/")
         self.max_retries = settings.max_retries
+        self.max_retry_after = settings.max_retry_after
+        self.max_body_bytes = settings.max_body_bytes
         self.limiter = limiter or RateLimiter(settings.max_rps)
         self.backoff = backoff
         self.stats = ClientStats()
         self._sleep = sleep
         self._rng = random.Random()
         self._http = httpx.Client(
-            headers={"User-Agent": settings.user_agent, "Accept": "application/json"},
+            headers={
+                "User-Agent": settings.user_agent,
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip",  # what 4chan serves; _read decodes it, capped
+            },
             timeout=httpx.Timeout(settings.timeout),
             transport=transport,
             follow_redirects=False,
@@ -143,24 +163,28 @@ class ChanClient:
             self.stats.requests += 1
             retry_after: float | None = None
             try:
-                resp = self._http.get(url, headers=headers)
-                body = resp.content
+                with self._http.stream("GET", url, headers=headers) as resp:
+                    body = self._read(url, resp)
             except httpx.TimeoutException as exc:
                 self.stats.by_status["timeout"] += 1
                 last_error = f"timeout ({type(exc).__name__})"
             except httpx.TransportError as exc:
                 self.stats.by_status["error"] += 1
                 last_error = f"connection error ({type(exc).__name__}: {exc})"
+            except zlib.error as exc:
+                self.stats.by_status["error"] += 1
+                last_error = f"corrupt compressed body ({exc})"
             else:
-                self.stats.by_status[str(resp.status_code)] += 1
-                self.stats.bytes += len(body)
-                if resp.status_code in (200, 304, 404):
-                    return resp.status_code, resp.headers.get("Last-Modified"), body
-                if resp.status_code not in RETRY_STATUSES:
-                    raise ChanError(url, f"unexpected HTTP {resp.status_code}")
-                last_error = f"HTTP {resp.status_code}"
+                status = resp.status_code
+                if status in (200, 304, 404):
+                    return status, resp.headers.get("Last-Modified"), body
+                if status not in RETRY_STATUSES:
+                    raise ChanError(url, f"unexpected HTTP {status}")
+                last_error = f"HTTP {status}"
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                if resp.status_code in (429, 503):
+                if retry_after is not None and retry_after > self.max_retry_after:
+                    self._refuse_wait(url, status, resp.headers["Retry-After"])
+                if status in (429, 503):
                     self.limiter.penalize(retry_after if retry_after is not None else 1.0)
             if attempt == self.max_retries:
                 break
@@ -168,6 +192,49 @@ class ChanClient:
             log.warning("%s: %s, retry %d/%d", url, last_error, attempt + 1, self.max_retries)
             self._backoff(attempt, retry_after)
         raise ChanError(url, f"gave up after {self.max_retries + 1} tries: {last_error}")
+
+    def _refuse_wait(self, url: str, status: int, value: str) -> NoReturn:
+        """A Retry-After over the cap is not believed: the limiter is pushed back as after a
+        503 without one (1 s), and this request is given up at once so the caller goes on
+        (the crawler logs it and fetches that thread next cycle)."""
+        if status in (429, 503):
+            self.limiter.penalize(min(1.0, self.max_retry_after))
+        raise RetryAfterTooLong(
+            url, f"HTTP {status} asks to wait {value.strip()!r} (over max_retry_after,"
+            f" {self.max_retry_after:g} s); not waited, given up for now",
+        )  # fmt: skip
+
+    def _read(self, url: str, resp: httpx.Response) -> bytes:
+        """Read the body as a stream, decoding gzip, and stop as soon as it passes the cap
+        (compressed or decoded): a gzip bomb costs at most one cap of memory, never the whole."""
+        cap = self.max_body_bytes
+        self.stats.by_status[str(resp.status_code)] += 1
+        length = resp.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > cap:
+            self._too_large(url, f"Content-Length {length}")
+        decoder = _decoder(url, resp.headers.get("Content-Encoding"))
+        chunks: list[bytes] = []
+        raw = size = 0
+        for chunk in resp.iter_raw():
+            raw += len(chunk)
+            out = decoder.decompress(chunk, cap - size + 1) if decoder else chunk
+            size += len(out)
+            self.stats.bytes += len(out)
+            if size > cap:
+                self._too_large(url, f"more than {cap:,} bytes" + (" once decoded" * bool(decoder)))
+            if raw > cap:
+                self._too_large(url, f"more than {cap:,} compressed bytes")
+            chunks.append(out)
+        if decoder:
+            tail = decoder.flush()
+            self.stats.bytes += len(tail)
+            if size + len(tail) > cap:
+                self._too_large(url, f"more than {cap:,} bytes once decoded")
+            chunks.append(tail)
+        return b"".join(chunks)
+
+    def _too_large(self, url: str, what: str) -> NoReturn:
+        raise BodyTooLarge(url, f"body too large ({what}, max_body_bytes); given up for now")
 
     def _backoff(self, attempt: int, retry_after: float | None) -> None:
         delay = self._rng.uniform(0, min(MAX_BACKOFF, self.backoff * 2**attempt))
@@ -183,6 +250,16 @@ class ChanClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _decoder(url: str, encoding: str | None) -> Any:
+    """A zlib decompressor for a gzip (or zlib) body, None for an identity one."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # reads the gzip or the zlib header
+    raise ChanError(url, f"unsupported Content-Encoding {encoding!r} (only gzip was asked for)")
 
 
 def decode_json(body: bytes, url: str) -> tuple[Any, tuple[str, ...]]:
@@ -205,7 +282,15 @@ def decode_json(body: bytes, url: str) -> tuple[Any, tuple[str, ...]]:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is either seconds or an HTTP date."""
+    """Retry-After is either seconds or an HTTP date; None when it is neither.
+
+    >>> parse_retry_after("999999")
+    999999.0
+    >>> parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT") > 120  # refused by the default cap
+    True
+    >>> parse_retry_after("soon") is None
+    True
+    """
     if not value:
         return None
     value = value.strip()

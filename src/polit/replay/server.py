@@ -6,13 +6,20 @@ API: ``GET /boards.json``, ``/{b}/threads.json``, ``/{b}/archive.json``,
 
 Faults: every API request draws one number from ``random.Random(seed)``; the fault it picks
 (if any) replaces whatever the answer would have been, including 304s and 404s. ``truncate``
-sends the first half of the 200 body (or of the 404 body for a missing resource).
+sends the first half of the 200 body (or of the 404 body for a missing resource). Two are
+hostile: ``retry_after`` is a 503 asking to wait 999999 s, ``gzip_bomb`` a 200 whose 1 MB
+gzip body inflates to 1 GiB of valid JSON (``{"posts": [`` and spaces). ``fault_paths`` (a
+regular expression) limits the draws to the paths it matches; ``set_faults`` changes both
+while serving. ``gzip=True`` compresses every 200 body for clients that accept gzip, as
+4chan does.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
+import gzip as gzip_lib
 import json
 import logging
 import random
@@ -22,6 +29,7 @@ import socketserver
 import struct
 import threading
 import time
+import zlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -35,7 +43,9 @@ from polit.replay.recording import Recording, http_date
 
 log = logging.getLogger("polit.replay")
 
-FAULT_KINDS = ("500", "503", "429", "timeout", "truncate", "reset")
+FAULT_KINDS = ("500", "503", "429", "timeout", "truncate", "reset", "retry_after", "gzip_bomb")
+HOSTILE_RETRY_AFTER = "999999"
+BOMB_BYTES = 1 << 30  # what the gzip_bomb fault inflates to
 _THREAD_RE = re.compile(r"/([^/]+)/thread/(\d+)\.json")
 
 
@@ -62,6 +72,22 @@ def parse_faults(spec: str | None) -> list[tuple[str, float]]:
     if sum(p for _, p in out) > 1.0 + 1e-9:
         raise ValueError(f"fault probabilities in {spec!r} sum to more than 1")
     return out
+
+
+@functools.cache
+def gzip_bomb(size: int = BOMB_BYTES) -> bytes:
+    """A gzip body that inflates to `size` bytes of valid JSON: ``{"posts": [`` and spaces
+    (about 1 MB for 1 GiB; built once per process, in 1 MiB pieces)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    head, tail = b'{"posts": [', b"]}"
+    parts = [z.compress(head)]
+    left = size - len(head) - len(tail)
+    piece = b" " * (1 << 20)
+    while left > 0:
+        parts.append(z.compress(piece[:left]))
+        left -= len(piece)
+    parts += [z.compress(tail), z.flush()]
+    return b"".join(parts)
 
 
 def _iso(dt: datetime) -> str:
@@ -135,6 +161,14 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
     def send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        """Send a body, gzip-compressed when the server does gzip and the client accepts it."""
+        gzip_ok = "gzip" in self.headers.get("Accept-Encoding", "")
+        if status == 200 and self.server.replay.gzip and gzip_ok:
+            body = gzip_lib.compress(body, compresslevel=6)
+            headers = {**(headers or {}), "Content-Encoding": "gzip"}
+        self.send_raw(status, body, headers)
+
+    def send_raw(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -147,6 +181,9 @@ class _Handler(BaseHTTPRequestHandler):
 class ReplayServer:
     """Serve ``recording_path`` on ``host:port`` (0 picks a free port) in a background thread."""
 
+    faults: list[tuple[str, float]]
+    fault_paths: re.Pattern[str] | None
+
     def __init__(
         self,
         recording_path: str | Path,
@@ -156,8 +193,14 @@ class ReplayServer:
         seed: int = 0,
         speed: float | None = None,
         stall_seconds: float = 30.0,
+        fault_paths: str | None = None,
+        gzip: bool = False,
+        bomb_bytes: int = BOMB_BYTES,
     ) -> None:
-        self.faults = parse_faults(faults)
+        self.gzip = gzip
+        self.bomb_bytes = bomb_bytes
+        self._lock = threading.Lock()
+        self.set_faults(faults, fault_paths)
         self.recording = Recording(recording_path)
         if speed is not None and speed <= 0:
             raise ValueError(f"speed must be positive, got {speed}")
@@ -166,7 +209,6 @@ class ReplayServer:
         self.request_log: list[tuple[float, str, str]] = []
         self._host, self._port = host, port
         self._rng = random.Random(seed)
-        self._lock = threading.Lock()
         self._index = 0
         self._t0 = time.monotonic()
         self._requests = 0
@@ -265,8 +307,19 @@ class ReplayServer:
 
     # request handling
 
-    def _draw(self) -> str | None:
+    def set_faults(self, faults: str | None, fault_paths: str | None = None) -> None:
+        """Change the fault mix (and the paths it applies to) while serving."""
+        parsed = parse_faults(faults)
+        if "gzip_bomb" in dict(parsed):
+            gzip_bomb(self.bomb_bytes)  # built now (a few seconds, once), not mid-request
+        with self._lock:
+            self.faults = parsed
+            self.fault_paths = re.compile(fault_paths) if fault_paths else None
+
+    def _draw(self, path: str) -> str | None:
         if not self.faults:
+            return None
+        if self.fault_paths is not None and not self.fault_paths.fullmatch(path):
             return None
         with self._lock:
             u = self._rng.random()
@@ -309,7 +362,7 @@ class ReplayServer:
             self._control(h, method, path)
             return
         arrived = h.arrived
-        fault = self._draw()
+        fault = self._draw(path)
         resource = self._resource(path, self.index()) if method == "GET" else None
         if fault is not None:
             self._record(arrived, path, fault)
@@ -339,6 +392,14 @@ class ReplayServer:
         if fault in ("500", "503", "429"):
             headers = {} if fault == "500" else {"Retry-After": "1"}
             h.send(int(fault), _error(f"injected {fault}"), headers)
+        elif fault == "retry_after":
+            h.send(503, _error("injected 503, come back in 11 days"),
+                   {"Retry-After": HOSTILE_RETRY_AFTER})  # fmt: skip
+        elif fault == "gzip_bomb":
+            headers = {"Content-Encoding": "gzip"}
+            if resource is not None:
+                headers["Last-Modified"] = http_date(resource[1])
+            h.send_raw(200, gzip_bomb(self.bomb_bytes), headers)
         elif fault == "timeout":
             self._stop.wait(self.stall_seconds)
             h.close_connection = True
