@@ -231,6 +231,22 @@ def test_recorded_archive_files(tmp_path: Path) -> None:
         assert c.get("/pol/threads.json").status_code == 404
 
 
+def test_two_boards_served_together(tmp_path: Path) -> None:
+    a = write_recording(tmp_path / "a", "a", [{"threads": {1: [op(1)]}}, {"threads": {2: [op(2)]}}])
+    b = write_recording(tmp_path / "b", "b", [{"threads": {5: [op(5)]}}])
+    with pytest.raises(ValueError, match="different board"):
+        ReplayServer([a, a])
+    with ReplayServer([a, b]) as srv, httpx.Client(base_url=srv.url) as c:
+        assert [x["board"] for x in c.get("/boards.json").json()["boards"]] == ["a", "b"]
+        assert c.get("/a/thread/1.json").json() == {"posts": [op(1)]}
+        assert c.get("/b/thread/5.json").json() == {"posts": [op(5)]}
+        assert srv.next()["index"] == 1
+        assert c.get("/a/thread/2.json").status_code == 200
+        assert c.get("/b/thread/5.json").status_code == 200  # b stays at its last snapshot
+        assert "error" in srv.next()
+        assert c.get("/c/threads.json").status_code == 404
+
+
 def test_derived_archive_when_thread_returns(tmp_path: Path) -> None:
     path = write_recording(
         tmp_path,

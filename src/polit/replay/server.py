@@ -31,6 +31,7 @@ import threading
 import time
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -179,14 +180,19 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ReplayServer:
-    """Serve ``recording_path`` on ``host:port`` (0 picks a free port) in a background thread."""
+    """Serve ``recording_path`` on ``host:port`` (0 picks a free port) in a background thread.
+
+    Several recordings of different boards can be served together (a list of paths): one
+    API with all their boards, moved on by one snapshot index (a shorter recording stays at
+    its last snapshot). Speed and `board_time` follow the first recording.
+    """
 
     faults: list[tuple[str, float]]
     fault_paths: re.Pattern[str] | None
 
     def __init__(
         self,
-        recording_path: str | Path,
+        recording_path: str | Path | Sequence[str | Path],
         host: str = "127.0.0.1",
         port: int = 0,
         faults: str | None = None,
@@ -201,7 +207,12 @@ class ReplayServer:
         self.bomb_bytes = bomb_bytes
         self._lock = threading.Lock()
         self.set_faults(faults, fault_paths)
-        self.recording = Recording(recording_path)
+        paths = [recording_path] if isinstance(recording_path, str | Path) else recording_path
+        self.recordings = {r.board: r for r in map(Recording, paths)}
+        if len(self.recordings) != len(paths):
+            raise ValueError("each recording served together must be of a different board")
+        self.recording = next(iter(self.recordings.values()))
+        self._snapshots = max(len(r) for r in self.recordings.values())
         if speed is not None and speed <= 0:
             raise ValueError(f"speed must be positive, got {speed}")
         self.speed = speed
@@ -276,6 +287,10 @@ class ReplayServer:
         auto = bisect.bisect_right(rec.ats, now) - 1
         return max(self._index, auto)
 
+    def _at(self, i: int) -> datetime:
+        """The first recording's time of snapshot `i` (its last one past its end)."""
+        return self.recording.at(min(i, len(self.recording) - 1))
+
     def index(self) -> int:
         with self._lock:
             return self._current()
@@ -283,24 +298,27 @@ class ReplayServer:
     def board_time(self) -> datetime:
         """When the current snapshot was taken: a crawler's clock on the replayed board, so
         that what it dates (deletions, archivings) falls in the same hours as the posts."""
-        return self.recording.at(self.index())
+        return self._at(self.index())
 
     def next(self) -> dict[str, Any]:
         """Move to the next snapshot; at the last one, answer with an ``error`` and stay."""
         with self._lock:
             i = self._current()
-            if i + 1 >= len(self.recording):
-                at = _iso(self.recording.at(i))
+            if i + 1 >= self._snapshots:
+                at = _iso(self._at(i))
                 return {"error": "already at the last snapshot", "index": i, "at": at}
             self._index = i + 1
-            return {"index": i + 1, "at": _iso(self.recording.at(i + 1))}
+            return {
+                "index": i + 1,
+                "at": _iso(self._at(i + 1)),
+            }
 
     def state(self) -> dict[str, Any]:
         with self._lock:
             i = self._current()
             return {
                 "index": i,
-                "at": _iso(self.recording.at(i)),
+                "at": _iso(self._at(i)),
                 "requests": self._requests,
                 "by_status": dict(self._by_status),
             }
@@ -337,9 +355,13 @@ class ReplayServer:
             self._by_status[outcome] += 1
 
     def _resource(self, path: str, i: int) -> tuple[bytes, datetime] | None:
-        rec, b = self.recording, self.recording.board
         if path == "/boards.json":
-            return rec.boards_body(), rec.at(0)
+            return self._boards_body(), self.recording.at(0)
+        b = path.split("/", 2)[1]
+        rec = self.recordings.get(b)
+        if rec is None:
+            return None
+        i = min(i, len(rec) - 1)
         if path == f"/{b}/threads.json":
             return rec.threads_body(i), rec.last_modified_threads(i)
         if path == f"/{b}/archive.json":
@@ -352,6 +374,15 @@ class ReplayServer:
             if body is not None and lm is not None:
                 return body, lm
         return None
+
+    def _boards_body(self) -> bytes:
+        if len(self.recordings) == 1:
+            return self.recording.boards_body()
+        boards = []
+        for rec in self.recordings.values():
+            data = json.loads(rec.boards_body())
+            boards += [x for x in data.get("boards", []) if x.get("board") == rec.board]
+        return json.dumps({"boards": boards}).encode()
 
     def _dispatch(self, h: _Handler, method: str) -> None:
         length = int(h.headers.get("Content-Length") or 0)
