@@ -151,7 +151,7 @@ def test_load_moves_unreadable_files_aside_and_loads_the_rest(crawled, tmp_path)
     assert errors["zero"] == "zero bytes"
     assert errors["junk"].startswith("not a Parquet file")
     assert errors["footer"].startswith("corrupt footer")
-    assert errors["threads-file"] == "column 'event' is not in the posts schema"
+    assert errors["threads-file"] == "required column 'thread_no' is missing"
     assert errors["wrong-type"].startswith("column 'no' is string")
     assert errors["pages"].startswith("corrupt data")
     assert report["files"] == {t: len(good[t]) for t in good}
@@ -266,3 +266,19 @@ def test_polit_load_quarantines_on_a_gs_lake(gcs_emulator, crawled, tmp_path):
     stats = json.loads(polit("lake", "stats", "--lake", lake.url, "--json", env=env).stdout)
     assert stats["quarantined_files"] == 1
     assert raw_files(warehouse)["rows"]["threads"] == stats["threads"]["rows"]
+
+
+def test_what_schema_fits_a_table():
+    from polit.lake.quarantine import schema_problem
+    from polit.lake.schema import POSTS
+
+    assert schema_problem("posts", POSTS) is None
+    newer = POSTS.append(pa.field("added_later", pa.string()))  # a newer polit's file
+    assert schema_problem("posts", newer) is None  # the warehouse decides
+    narrow = POSTS.set(POSTS.get_field_index("no"), pa.field("no", pa.int32(), nullable=False))
+    assert schema_problem("posts", narrow) is None  # an int is an int
+    text = POSTS.set(POSTS.get_field_index("no"), pa.field("no", pa.string()))
+    assert schema_problem("posts", text) == "column 'no' is string, the posts schema has int64"
+    assert schema_problem("posts", POSTS.remove(POSTS.get_field_index("run_id"))) == (
+        "required column 'run_id' is missing"
+    )

@@ -180,3 +180,31 @@ def test_rebuild_skips_an_unreadable_file_and_keeps_nothing_when_there_is_no_sta
     assert f"skipped unreadable {junk}" in " ".join(proc.stderr.split())
     assert report["posts"] > 10_000 and report["live_threads"] > 100
     assert json.loads((lake / STATE).read_bytes())["board"] == "pol"
+
+
+def test_rebuild_on_a_gs_lake(gcs_emulator, recording, tmp_path):
+    rec = trimmed_recording(recording, tmp_path / "rec", snapshots=1)
+    local = tmp_path / "lake"
+    with ReplayServer(rec) as srv:
+        _crawl({"POLIT_API_URL": srv.url, "POLIT_LAKE": str(local), "POLIT_MAX_RPS": "0"})
+    lake = Lake(gcs_emulator.prefix())
+    for p in sorted(local.rglob("*")):
+        if p.is_file():
+            lake.fs.pipe_file(lake.path(str(p.relative_to(local))), p.read_bytes())
+    lake.fs.pipe_file(lake.path(str(STATE)), b"\x00garbage")
+    env = {"STORAGE_EMULATOR_HOST": gcs_emulator.url, "FSSPEC_GS_TOKEN": "anon",
+           "FSSPEC_GS_PROJECT": "polit-test", "POLIT_LAKE": lake.url}  # fmt: skip
+    proc = polit("crawl", "--once", env={**env, "POLIT_API_URL": "http://127.0.0.1:9"},
+                 check=False)  # fmt: skip
+    assert proc.returncode == 2 and f"{lake.url}/{STATE}" in proc.stderr
+    report = json.loads(polit("lake", "rebuild-state", "-b", "pol", "--json", env=env).stdout)[0]
+    prefix = lake.root.removeprefix(gcs_emulator.bucket + "/")
+    objects = gcs_emulator.objects(lake.url)
+    assert report["kept_as"].startswith(f"{STATE}.before-rebuild-")
+    assert objects[f"{prefix}/{report['kept_as']}"] == len(b"\x00garbage")
+    rebuilt = json.loads(lake.fs.cat_file(lake.path(str(STATE))))
+    original = json.loads((local / STATE).read_bytes())
+    assert (rebuilt["version"], rebuilt["board"]) == (original["version"], "pol")
+    assert {no: t["posts"] for no, t in rebuilt["threads"].items()} == {
+        no: t["posts"] for no, t in original["threads"].items()
+    }

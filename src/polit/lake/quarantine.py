@@ -3,10 +3,11 @@
 A data file is *unreadable* when it cannot give its table rows:
 - it has zero bytes;
 - it is not Parquet, or its footer is corrupt (pyarrow cannot parse the metadata);
-- its schema does not fit its table: a column the table lacks, a column of another kind
-  (integer, float, string, timestamp, list), a required column (`board`, `no`, …) missing,
-  or nulls in a required column;
-- its data pages are corrupt (found only by reading the whole file, see `content_problem`).
+- its schema does not fit its table: a column of another kind (integer, float, string,
+  timestamp, list) than the table's, a required column (`board`, `no`, …) missing, or
+  nulls in a required column (columns the table lacks are the warehouse's call);
+- its data pages are corrupt (found only by reading the whole file, see `content_problem`);
+- the warehouse rejects it alone while it accepts other files (see `polit.warehouse.load`).
 
 `footer_problem` checks all but the last from the footer alone (two small reads), so the
 loader can check every file before a load. A quarantined file keeps its path under the
@@ -108,11 +109,13 @@ def content_problem(lake: Lake, f: LakeFile) -> str | None:
 
 
 def schema_problem(table: str, schema: pa.Schema) -> str | None:
-    """Why a file with `schema` does not fit `table`, or None."""
+    """Why a file with `schema` does not fit `table`, or None. A column the table does not
+    have is not a problem of the file: a newer polit may have added it (the lake schema only
+    gains nullable columns), and the warehouse decides whether it can take it."""
     expected = TABLES[table]
     for field in schema:
         if field.name not in expected.names:
-            return f"column {field.name!r} is not in the {table} schema"
+            continue
         want = expected.field(field.name).type
         if _kind(field.type) != _kind(want):
             return f"column {field.name!r} is {field.type}, the {table} schema has {want}"
