@@ -37,7 +37,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-lake_app = typer.Typer(help="Inspect the Parquet lake.", no_args_is_help=True)
+lake_app = typer.Typer(help="Inspect the Parquet lake and repair its state.", no_args_is_help=True)
 replay_app = typer.Typer(
     help="Serve recorded boards and make synthetic ones.", no_args_is_help=True
 )
