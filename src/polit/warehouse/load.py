@@ -51,9 +51,9 @@ class LoadReport:
     def summary(self) -> str:
         parts = [f"{t}: {self.files.get(t, 0):,} files, {self.rows.get(t, 0):,} rows"
                  for t in TABLES]  # fmt: skip
-        moved = ""
-        if self.quarantined:
-            moved = f"; {len(self.quarantined):,} unreadable files moved to _polit/quarantine/"
+        n, moved = len(self.quarantined), ""
+        if n:
+            moved = f"; {n:,} unreadable file{'s' * (n != 1)} moved to _polit/quarantine/"
         return (
             f"loaded {self.lake} -> {self.warehouse}: {'; '.join(parts)} "
             f"({self.already_loaded:,} files already loaded{moved}, {self.seconds:.1f}s)"
