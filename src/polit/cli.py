@@ -12,17 +12,32 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
+from typer.core import TyperGroup
 
 from polit import __version__
 from polit.config import Settings
+from polit.errors import FixableError
+
+
+class _Commands(TyperGroup):
+    """Every command: a FixableError from the library is one red line and its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FixableError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
 
 app = typer.Typer(
+    cls=_Commands,
     help="Collect a 4chan board into a Parquet lake (and, later, a warehouse and dashboard).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-lake_app = typer.Typer(help="Inspect the Parquet lake.", no_args_is_help=True)
+lake_app = typer.Typer(help="Inspect the Parquet lake and repair its state.", no_args_is_help=True)
 replay_app = typer.Typer(
     help="Serve recorded boards and make synthetic ones.", no_args_is_help=True
 )
@@ -177,32 +192,6 @@ def status(
         _fail(f"heartbeat is {age:.0f} s old (more than {max_age:g} s)")
 
 
-@lake_app.command("stats")
-def lake_stats_cmd(
-    lake: LakeUrl = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Files, bytes, rows, and distinct posts and threads in the lake."""
-    from polit.lake.stats import lake_stats
-    from polit.lake.store import Lake
-
-    s = _settings(lake=lake)
-    stats = lake_stats(Lake(s.lake))
-    if as_json:
-        out.print_json(json.dumps(stats.as_dict()))
-        return
-    table = Table(title=f"lake {stats.lake}", show_header=False)
-    for name, t in (("posts", stats.posts), ("threads", stats.threads)):
-        table.add_row(f"raw/{name}", f"{t.files:,} files, {t.bytes:,} bytes, {t.rows:,} rows")
-    table.add_row("boards", ", ".join(stats.boards) or "-")
-    table.add_row("distinct posts", f"{stats.distinct_posts:,}")
-    table.add_row("deleted posts", f"{stats.deleted_posts:,}")
-    table.add_row("distinct threads", f"{stats.distinct_threads:,}")
-    table.add_row("archived threads", f"{stats.archived_threads:,}")
-    table.add_row("deleted threads", f"{stats.deleted_threads:,}")
-    out.print(table)
-
-
 @replay_app.command("serve")
 def replay_serve(
     recording: Annotated[Path, typer.Argument(help="Recording directory (has recording.json).")],
@@ -281,4 +270,4 @@ def run() -> None:  # pragma: no cover
     sys.exit(app())
 
 
-from polit import cli_cost, cli_import, cli_insights, cli_warehouse  # noqa: E402,F401
+from polit import cli_cost, cli_import, cli_insights, cli_lake, cli_warehouse  # noqa: E402,F401

@@ -4,9 +4,11 @@ stateless container can resume. It is written after the cycle's data files, atom
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from polit.errors import FixableError
 from polit.lake.store import Lake
 
 STATE_VERSION = 1
@@ -35,9 +37,9 @@ class ThreadState:
     def from_json(cls, obj: dict[str, Any]) -> ThreadState:
         return cls(
             last_modified=int(obj.get("lm", 0)),
-            replies=obj.get("replies"),
-            finished_at=obj.get("finished_at"),
-            http_last_modified=obj.get("http_lm"),
+            replies=_optional(obj, "replies", int),
+            finished_at=_optional(obj, "finished_at", (int, float)),
+            http_last_modified=_optional(obj, "http_lm", str),
             posts={int(k): str(v) for k, v in obj.get("posts", {}).items()},
             deleted={int(x) for x in obj.get("deleted", [])},
         )
@@ -89,28 +91,65 @@ class BoardState:
     def from_json(cls, obj: dict[str, Any]) -> BoardState:
         if obj.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported crawl state version {obj.get('version')!r}")
-        archive = obj.get("archive")
+        archive = _optional(obj, "archive", list)
         return cls(
-            board=obj["board"],
-            threads_last_modified=obj.get("threads_lm"),
-            archive_last_modified=obj.get("archive_lm"),
+            board=str(obj["board"]),
+            threads_last_modified=_optional(obj, "threads_lm", str),
+            archive_last_modified=_optional(obj, "archive_lm", str),
             archive=None if archive is None else {int(x) for x in archive},
             threads={int(k): ThreadState.from_json(v) for k, v in obj["threads"].items()},
             finished={int(k): ThreadState.from_json(v) for k, v in obj.get("finished", {}).items()},
             left={int(x) for x in obj.get("left", [])},
             pending_archived={int(x) for x in obj.get("pending_archived", [])},
-            board_info=obj.get("board_info"),
+            board_info=_optional(obj, "board_info", dict),
             board_info_at=float(obj.get("board_info_at", 0.0)),
         )
+
+
+def _optional(obj: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    """`obj[key]` when it is missing, null or of `kind`; a wrong type is a TypeError."""
+    value = obj.get(key)
+    if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+        raise TypeError(f"{key!r} is {value!r}")
+    return value
 
 
 def state_path(board: str) -> tuple[str, str, str]:
     return ("_polit", "state", f"{board}.json")
 
 
+class StateError(FixableError):
+    """The saved crawl state cannot be read; `polit lake rebuild-state` makes a new one."""
+
+
 def load_state(lake: Lake, board: str) -> BoardState:
-    obj = lake.read_json(*state_path(board))
-    return BoardState(board) if obj is None else BoardState.from_json(obj)
+    """The saved state of a board, or a fresh one if there is none yet.
+
+    Raises StateError (naming the file and the fix) when the file is truncated, not JSON, or
+    not the shape `BoardState.to_json` writes.
+    """
+    try:
+        obj = lake.read_json(*state_path(board))
+        if obj is None:
+            return BoardState(board)
+        if not isinstance(obj, dict):
+            raise ValueError(f"a JSON {type(obj).__name__}, not an object")
+        state = BoardState.from_json(obj)
+        if state.board != board:
+            raise ValueError(f"it is the state of /{state.board}/")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; a wrong shape fails
+        # in from_json with one of the others.
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        if isinstance(exc, KeyError):
+            reason = f"no {reason}"
+        where = lake.uri(lake.path(*state_path(board)))
+        raise StateError(
+            f"the crawl state {where} is unreadable ({type(exc).__name__}: {reason}); "
+            f"run `polit lake rebuild-state -b {board} --lake {lake.url}` to rebuild it "
+            "from the lake's rows"
+        ) from exc
+    return state
 
 
 def save_state(lake: Lake, state: BoardState) -> None:

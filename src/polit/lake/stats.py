@@ -1,4 +1,8 @@
-"""Read the lake back: whole tables for tools and tests, and `polit lake stats`."""
+"""Read the lake back: whole tables for tools and tests, and `polit lake stats`.
+
+`polit lake stats` reads footers only. A file it cannot read (see `polit.lake.quarantine`)
+is counted as unreadable and left out of the figures; `polit load` moves such files aside.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,28 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from polit.lake.quarantine import (
+    CORRUPT,
+    Unreadable,
+    content_problem,
+    quarantined_files,
+    read_footer,
+)
 from polit.lake.schema import TABLES
-from polit.lake.store import Lake
+from polit.lake.store import Lake, LakeFile
 
 
 def read_table(
-    lake: Lake, table: str, columns: list[str] | None = None, board: str | None = None
+    lake: Lake,
+    table: str,
+    columns: list[str] | None = None,
+    board: str | None = None,
+    files: list[LakeFile] | None = None,
 ) -> pa.Table:
-    """Every row of a raw table (optionally some columns), in the table's schema."""
+    """Every row of a raw table (optionally some columns), in the table's schema; from
+    `files` only, when given."""
     schema = TABLES[table]
-    paths = [f.path for f in lake.files(table, board)]
+    paths = [f.path for f in (lake.files(table, board) if files is None else files)]
     if not paths:
         empty = schema if columns is None else pa.schema([schema.field(c) for c in columns])
         return empty.empty_table()
@@ -26,10 +42,12 @@ def read_table(
     return dataset.to_table(columns=columns)
 
 
-def latest_posts(lake: Lake, board: str | None = None) -> pa.Table:
+def latest_posts(
+    lake: Lake, board: str | None = None, files: list[LakeFile] | None = None
+) -> pa.Table:
     """The newest row of each post: (board, no, thread_no, deleted_at, version)."""
     t = read_table(lake, "posts", ["board", "no", "thread_no", "observed_at", "deleted_at",
-                                   "version"], board)  # fmt: skip
+                                   "version"], board, files)  # fmt: skip
     if t.num_rows == 0:
         return t
     t = t.sort_by([("board", "ascending"), ("no", "ascending"), ("observed_at", "ascending")])
@@ -58,27 +76,39 @@ class LakeStats:
     archived_threads: int
     deleted_threads: int
     boards: list[str]
+    unreadable_files: int  # under raw/, left out of the figures; `polit load` moves them
+    quarantined_files: int  # under _polit/quarantine/, moved there by `polit load`
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def lake_stats(lake: Lake) -> LakeStats:
-    tables = {}
+    readable: dict[str, list[tuple[LakeFile, int]]] = {}  # table -> (file, rows)
+    unreadable = 0
     for name in TABLES:
-        files = lake.files(name)
-        rows = sum(
-            ds.dataset(f.path, format="parquet", filesystem=lake.fs).count_rows() for f in files
-        )
-        tables[name] = TableStats(len(files), sum(f.size for f in files), rows)
-    latest = latest_posts(lake)
-    threads = read_table(lake, "threads", ["board", "no", "event"])
+        readable[name] = []
+        for f in lake.files(name):
+            try:
+                readable[name].append((f, read_footer(lake, f).num_rows))
+            except Unreadable:
+                unreadable += 1
+    try:
+        latest, threads = _columns(lake, readable)
+    except CORRUPT:  # a sound footer over broken pages: find such files, leave them out
+        for name in TABLES:
+            sound = [(f, n) for f, n in readable[name] if content_problem(lake, f) is None]
+            unreadable += len(readable[name]) - len(sound)
+            readable[name] = sound
+        latest, threads = _columns(lake, readable)
+    tables = {
+        name: TableStats(len(files), sum(f.size for f, _ in files), sum(n for _, n in files))
+        for name, files in readable.items()
+    }
     events = threads.filter(pc.is_in(threads["event"], pa.array(["archived", "deleted"])))
     archived = events.filter(pc.equal(events["event"], "archived"))
     deleted = events.filter(pc.equal(events["event"], "deleted"))
-    boards = sorted(
-        {f.board for f in lake.files("posts")} | {f.board for f in lake.files("threads")}
-    )
+    boards = sorted({f.board for files in readable.values() for f, _ in files})
     return LakeStats(
         lake=lake.url,
         posts=tables["posts"],
@@ -91,6 +121,20 @@ def lake_stats(lake: Lake) -> LakeStats:
         archived_threads=_distinct(archived, ["board", "no"]),
         deleted_threads=_distinct(deleted, ["board", "no"]),
         boards=boards,
+        unreadable_files=unreadable,
+        quarantined_files=len(quarantined_files(lake)),
+    )
+
+
+def _columns(
+    lake: Lake, readable: dict[str, list[tuple[LakeFile, int]]]
+) -> tuple[pa.Table, pa.Table]:
+    """What the figures need: the latest row of each post, and (board, no, event) of threads."""
+    posts = [f for f, _ in readable["posts"]]
+    threads = [f for f, _ in readable["threads"]]
+    return (
+        latest_posts(lake, files=posts),
+        read_table(lake, "threads", ["board", "no", "event"], files=threads),
     )
 
 

@@ -7,12 +7,17 @@ Every write is atomic. On a local disk a file is written under a hidden temporar
 (`.tmp-*`, which readers skip) and renamed into place; an object store like GCS makes an
 object visible only once its upload completes, so it is written in memory and uploaded in
 one call.
+
+Local writes are also durable (they survive a power loss, not only a kill): the file is
+fsynced before the rename, and its directory after it, with the parents of any directory
+the write created, so that the new name itself is on disk.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import posixpath
 import uuid
 from dataclasses import dataclass
@@ -114,13 +119,36 @@ class Lake:
             write(buf)
             self.fs.pipe_file(path, buf.getvalue())
             return
-        self.fs.makedirs(directory, exist_ok=True)
+        changed = _make_dirs(directory)
         tmp = posixpath.join(directory, f".tmp-{uuid.uuid4().hex}")
         try:
-            with self.fs.open(tmp, "wb") as f:
+            with open(tmp, "wb") as f:
                 write(f)
-            self.fs.mv(tmp, path)
+                f.flush()
+                os.fsync(f.fileno())  # the bytes are on disk before the name points at them
+            os.replace(tmp, path)
         except BaseException:
-            if self.fs.exists(tmp):
-                self.fs.rm(tmp)
+            if os.path.exists(tmp):
+                os.unlink(tmp)
             raise
+        for d in (directory, *changed):  # the new name, and any new directory's name
+            _fsync_dir(d)
+
+
+def _make_dirs(directory: str) -> list[str]:
+    """Create `directory` and missing parents; return the parents whose entries changed."""
+    missing = []
+    d = directory
+    while not os.path.isdir(d):
+        missing.append(d)
+        d = os.path.dirname(d)
+    os.makedirs(directory, exist_ok=True)
+    return [os.path.dirname(m) for m in missing]
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
