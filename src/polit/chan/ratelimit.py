@@ -72,16 +72,22 @@ class RateLimiter:
         self.shared = shared if self._fd is not None else None
 
     def wait(self) -> float:
-        """Wait for the next slot; returns the seconds slept."""
+        """Wait until a request may start; returns the seconds slept.
+
+        The slot is claimed when the caller goes, not reserved before it sleeps: a waiter
+        that wakes up late (a busy machine) pushes the next request back by as much, instead
+        of sending right before it, so arrivals stay an interval apart."""
         if self.interval == 0:
             return 0.0
-        with self._lock, self._shared_slot() as now:
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        delay = slot - now
-        if delay > 0:
+        slept = 0.0
+        while True:
+            with self._lock, self._shared_slot() as now:
+                if now >= self._next:
+                    self._next = now + self.interval
+                    return slept
+                delay = self._next - now
             self._sleep(delay)
-        return max(delay, 0.0)
+            slept += delay
 
     def penalize(self, seconds: float) -> None:
         """Push every later request back by `seconds` (after a 429/503 or a Retry-After)."""
@@ -100,7 +106,7 @@ class RateLimiter:
 
 
 class _SharedSlot:
-    """Under the file lock: load the machine's next slot into `_next`, store it back after."""
+    """Under the file lock: load the machine's next free time into `_next`, store it after."""
 
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
