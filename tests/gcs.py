@@ -1,5 +1,7 @@
 """A real GCS emulator (`gcp-storage-emulator`) for the tests, as the session fixture
-`gcs_emulator`. Registered in conftest.py through `pytest_plugins`.
+`gcs_emulator`. Registered in conftest.py through `pytest_plugins`. The emulator ignores
+`ifGenerationMatch`; tests/gcs_preconditions.py adds it (412 on a mismatch, 0 = must not
+exist), which the gs:// lease needs.
 
 The emulator runs in a child process on a free port with in-memory storage. The child also
 watches its stdin: when pytest exits, even killed, the pipe closes and the emulator exits
@@ -39,7 +41,9 @@ START_TIMEOUT = 20.0  # seconds for one start attempt (importing the emulator ta
 START_ATTEMPTS = 3  # a free port can be taken between choosing it and binding it
 PROJECT = "polit-test"
 
-# Run the emulator's own CLI, plus a thread that exits the process when stdin closes.
+# Run the emulator's own CLI, with generation preconditions added (tests/gcs_preconditions.py:
+# the emulator ignores ifGenerationMatch), plus a thread that exits the process when stdin
+# closes.
 _CHILD = """
 import os, runpy, sys, threading
 
@@ -48,9 +52,11 @@ def _watch_parent():
     os._exit(0)
 
 threading.Thread(target=_watch_parent, daemon=True).start()
-sys.argv = ["gcp-storage-emulator", *sys.argv[1:]]
+runpy.run_path(sys.argv[1])["install"]()
+sys.argv = ["gcp-storage-emulator", *sys.argv[2:]]
 runpy.run_module("gcp_storage_emulator", run_name="__main__", alter_sys=True)
 """
+PRECONDITIONS = Path(__file__).with_name("gcs_preconditions.py")
 
 
 class EmulatorError(RuntimeError):
@@ -139,7 +145,7 @@ def start_emulator(workdir: Path) -> tuple[subprocess.Popen, str, Path]:
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         log = workdir / f"emulator-{attempt}.log"
-        cmd = [sys.executable, "-c", _CHILD, "start", "--host", "127.0.0.1",
+        cmd = [sys.executable, "-c", _CHILD, str(PRECONDITIONS), "start", "--host", "127.0.0.1",
                "--port", str(port), "--in-memory", "--quiet"]  # fmt: skip
         with log.open("wb") as out:
             proc = subprocess.Popen(

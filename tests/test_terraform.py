@@ -258,12 +258,15 @@ def test_bucket_grants_are_object_creator_and_viewer_or_scoped_to_polit_document
             assert expr.startswith("resource.name.startsWith(")
             prefixes = re.findall(r'startsWith\("\$\{local\.objects\}([^"]+)"\)', expr)
             assert prefixes, (name, expr)
-            assert set(prefixes) <= {"_polit/state/", "_polit/status/", "_polit/manifest/"}
+            allowed = {"_polit/state/", "_polit/status/", "_polit/lease/", "_polit/manifest/"}
+            assert set(prefixes) <= allowed, (name, expr)
         else:
             assert g["role"] != "roles/storage.objectUser", name  # delete only under _polit/
-    # overwriting needs storage.objects.delete: the crawl state and watch's heartbeat only
+    # overwriting needs storage.objects.delete: the crawl state, watch's heartbeat, and the
+    # leases (renewed, taken over and deleted by generation: src/polit/crawl/lease.py)
     state = one(grants["collector_state_overwrite"]["condition"])["expression"]
     assert "_polit/state/" in state and "_polit/status/" in state and "manifest" not in state
+    assert "_polit/lease/" in state
     # compacting the load manifest deletes its documents: the manifest prefix only
     manifest = grants["loader_manifest_writer"]
     assert manifest["role"] == "roles/storage.objectUser" and "count" not in manifest
@@ -367,6 +370,74 @@ def test_exactly_one_runner_crawls_the_lake() -> None:
         "runner"
     ]
     assert [p.parent.name for t, _, _, p in resources() if t == "google_compute_instance"] == ["vm"]
+
+
+CRAWLERS = {"watch", "crawl", "run", "backfill"}  # the polit commands that fetch from the API
+
+
+def _hcl(expr: Any, local: dict[str, bool], var: dict[str, bool]) -> Any:
+    """Evaluate the few expressions envs/dev uses for count and args: `${a && b ? x : y}`."""
+    if not (isinstance(expr, str) and expr.startswith("${") and expr.endswith("}")):
+        return expr
+    body = expr[2:-1]
+    for name, value in [*local.items(), *var.items()]:
+        scope = "local" if name in local else "var"
+        body = re.sub(rf"\b{scope}\.{name}\b", str(value), body)
+    body = body.replace("&&", " and ").replace("||", " or ")
+    m = re.fullmatch(r"(.+?) \? (.+) : (.+)", body)
+    assert m, expr
+    cond, yes, no = m.groups()
+    return eval(yes if eval(cond, {"__builtins__": {}}) else no, {"__builtins__": {}})
+
+
+def _crawl_commands(args: list[str]) -> list[str]:
+    """The polit commands that crawl in a container's args (`polit` is the entrypoint)."""
+    words = " ".join(args).replace("&&", " ").split()
+    return [w for w in words if w in CRAWLERS]
+
+
+@pytest.mark.parametrize("runner", ["vm", "cloud_run"])
+@pytest.mark.parametrize("split_identities", [False, True])
+def test_no_setting_schedules_two_crawlers_on_one_lake(runner: str, split_identities: bool) -> None:
+    """For every value of the variables that choose runners, one crawler at most on the lake:
+    the VM's watch or the hourly job, each unable to run twice at once."""
+    if split_identities and runner == "vm":
+        cond = one(variables(ENV)["split_identities"]["validation"])["condition"]
+        assert 'var.split_identities && var.runner == "vm"' in cond  # refused at plan
+        return
+    local = {"on_vm": runner == "vm", "on_cloud_run": runner == "cloud_run"}
+    var = {"split_identities": split_identities}
+    crawlers: list[tuple[str, str]] = []
+    for name, call in module_calls(ENV).items():
+        if "count" in call and _hcl(call["count"], local, var) == 0:
+            continue
+        if call["source"] == "../../modules/vm":
+            text = (MODULES / "vm" / "cloud-init.yaml.tftpl").read_text()
+            starts = re.findall(r"ExecStart=/usr/bin/docker run .*?\$\{image\} (.*)", text)
+            crawlers += [(name, c) for s in starts for c in _crawl_commands([s])]
+        elif call["source"] == "../../modules/runner":
+            args = _hcl(call.get("args", '${["run"]}'), local, var)
+            crawlers += [(name, c) for c in _crawl_commands(args)]
+    assert len(crawlers) == 1, crawlers
+    ((_, command),) = crawlers
+    if runner == "vm":
+        assert command == "watch"
+        text = (MODULES / "vm" / "cloud-init.yaml.tftpl").read_text()
+        # one container by name: a restart removes a left-over one before starting
+        assert "ExecStartPre=-/usr/bin/docker rm --force polit-watch" in text
+        assert text.count("--name polit-watch") == 1
+    else:
+        assert command == ("crawl" if split_identities else "run")
+        # one task at a time, ended before the next hour's: never two executions crawling
+        job = of_type("google_cloud_run_v2_job", MODULES / "runner")["job"]
+        template = one(job["template"])
+        assert template["task_count"] == 1 and template["parallelism"] == 1
+        timeout = one(variables(MODULES / "runner")["task_timeout_seconds"]["validation"])
+        assert "< 3600" in timeout["condition"]
+    # and if a scheduler retry or a manual run starts a second one anyway, the lease turns
+    # it away (exit 2): tests/test_lease.py. Its objects need the overwrite grant.
+    state = of_type("google_storage_bucket_iam_member", MODULES / "iam")
+    assert "_polit/lease/" in one(state["collector_state_overwrite"]["condition"])["expression"]
 
 
 def test_vm_is_the_free_e2_micro_with_ipv6_out_and_nothing_in() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,6 +30,11 @@ class _Commands(TyperGroup):
             err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
+
+if TYPE_CHECKING:
+    from polit.chan.ratelimit import RateLimiter
+    from polit.crawl.lease import Leases
+    from polit.lake.store import Lake
 
 app = typer.Typer(
     cls=_Commands,
@@ -73,8 +79,32 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, however long
     raise typer.Exit(code)
+
+
+def _lease(
+    lake: Lake, boards: Iterable[str], command: str, role: str = "crawl",
+    on_lost: Callable[[], None] = lambda: None,
+) -> Leases:  # fmt: skip
+    """Take the lease of every board, or exit 2 naming the process that holds one."""
+    from polit.crawl.lease import LeaseHeld, take
+
+    try:
+        return take(lake, boards, command, role=role, on_lost=on_lost)
+    except LeaseHeld as exc:
+        _fail(str(exc), code=2)
+        raise  # unreachable
+    except OSError as exc:
+        _fail(f"cannot take the lease in {lake.url}: {exc}")
+        raise  # unreachable
+
+
+def _limiter(s: Settings) -> RateLimiter:
+    """The request budget every polit process on this machine shares."""
+    from polit.chan.ratelimit import machine_limiter
+
+    return machine_limiter(s.max_rps, s.api_url)
 
 
 @app.callback()
@@ -109,6 +139,7 @@ def crawl(
 ) -> None:
     """Run one crawl cycle per board and write the new rows to the lake.
 
+    Exits 2 if another crawl or watch holds one of the boards of this lake.
     Example: polit crawl --once --board pol --lake ./data/lake
     """
     from polit.chan.client import ChanClient
@@ -116,8 +147,15 @@ def crawl(
     from polit.lake.store import Lake
 
     s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
-    with ChanClient(s) as client, err.status(f"crawling {', '.join(s.boards)} …"):
-        reports = crawl_once(client, Lake(s.lake), s.boards)
+    the_lake = Lake(s.lake)
+    with (
+        _lease(the_lake, s.boards, "polit crawl") as leases,
+        ChanClient(s, limiter=_limiter(s)) as client,
+        err.status(f"crawling {', '.join(s.boards)} …"),
+    ):
+        reports = crawl_once(client, the_lake, s.boards)
+    if leases.lost.is_set():
+        _fail("another crawler took this lake's lease over during the crawl; see the log")
     if as_json:
         out.print_json(json.dumps([r.__dict__ for r in reports]))
     else:
@@ -141,13 +179,22 @@ def watch(
     ] = 50_000,
     cycles: Annotated[int, typer.Option(help="Stop after N cycles (0 = run forever).")] = 0,
 ) -> None:
-    """Poll continuously until interrupted (SIGINT/SIGTERM finish the files, then exit 0)."""
+    """Poll continuously until interrupted (SIGINT/SIGTERM finish the files, then exit 0).
+
+    Exits 2 if another watch or crawl holds one of the boards of this lake.
+    Example: polit watch --board pol --board int --lake ./data/lake
+    """
     from polit.crawl.watch import Watcher
+    from polit.lake.store import Lake
 
     s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
-    watcher = Watcher(s, interval=interval, flush_minutes=flush_minutes, flush_posts=flush_posts)
-    watcher.install_signal_handlers()
-    watcher.run(max_cycles=cycles, echo=lambda line: out.print(line))
+    watcher = Watcher(s, interval=interval, flush_minutes=flush_minutes, flush_posts=flush_posts,
+                      limiter=_limiter(s))  # fmt: skip
+    with _lease(Lake(s.lake), s.boards, "polit watch", on_lost=watcher.stop_event.set) as leases:
+        watcher.install_signal_handlers()
+        watcher.run(max_cycles=cycles, echo=lambda line: out.print(line))
+    if leases.lost.is_set():
+        _fail("another crawler took this lake's lease over, so watch stopped; see the log")
 
 
 @app.command()

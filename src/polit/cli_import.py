@@ -22,7 +22,20 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from polit.cli import ApiUrl, Boards, LakeUrl, MaxRps, _fail, _settings, app, err, out, replay_app
+from polit.cli import (
+    ApiUrl,
+    Boards,
+    LakeUrl,
+    MaxRps,
+    _fail,
+    _lease,
+    _limiter,
+    _settings,
+    app,
+    err,
+    out,
+    replay_app,
+)
 
 import_app = typer.Typer(
     help="Import post collections made by others into the lake.", no_args_is_help=True
@@ -158,6 +171,8 @@ def backfill(
     API rate (--max-rps) and writes them like the crawler writes archived
     threads. Stop it at any moment: SIGINT/SIGTERM write what was fetched,
     SIGKILL loses at most the last --batch; a rerun fetches only the rest.
+    It may run beside `polit watch` (they share the request budget); a
+    second backfill of a board exits 2.
 
     Example: polit backfill --board pol --limit 500
     """
@@ -169,7 +184,13 @@ def backfill(
     s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
     reports: list[BackfillReport] = []
     failed: list[str] = []
-    with _stop_signals() as stop, ChanClient(s) as client, _bar("threads") as bar:
+    the_lake = Lake(s.lake)
+    with (
+        _stop_signals() as stop,
+        _lease(the_lake, s.boards, "polit backfill", "backfill", lambda: stop.append(0)) as leases,
+        ChanClient(s, limiter=_limiter(s)) as client,
+        _bar("threads") as bar,
+    ):
         for b in s.boards:
             task = bar.add_task(f"/{b}/ backfill", total=None, count=0, rate=0.0)
             t0 = time.monotonic()
@@ -181,7 +202,7 @@ def backfill(
                 bar.update(task, completed=done, total=total, count=done, rate=rate)
 
             try:
-                report = run_backfill(client, Lake(s.lake), b, limit=limit, batch=batch,
+                report = run_backfill(client, the_lake, b, limit=limit, batch=batch,
                                       should_stop=lambda: bool(stop), progress=tick)  # fmt: skip
             except ChanError as exc:
                 failed.append(f"/{b}/: {exc}")
@@ -191,6 +212,8 @@ def backfill(
                 failed.append(f"/{b}/: {report.failed} threads failed (a rerun retries them)")
             if stop:
                 break
+    if leases.lost.is_set():
+        failed.append("another backfill took this lake's lease over, so this one stopped")
     if as_json:
         out.print_json(json.dumps([r.as_dict() for r in reports]))
     else:

@@ -10,7 +10,19 @@ from typing import Annotated
 
 import typer
 
-from polit.cli import ApiUrl, Boards, LakeUrl, MaxRps, _fail, _settings, app, err, out
+from polit.cli import (
+    ApiUrl,
+    Boards,
+    LakeUrl,
+    MaxRps,
+    _fail,
+    _lease,
+    _limiter,
+    _settings,
+    app,
+    err,
+    out,
+)
 from polit.config import Settings
 
 WarehouseUrl = Annotated[
@@ -127,6 +139,7 @@ def run_all(
 ) -> None:
     """One whole pipeline run: a crawl cycle per board, then load, then transform.
 
+    Exits 2 (before crawling) if a crawl or watch holds one of the boards of this lake.
     Example: polit run --board pol --lake ./data/lake --warehouse ./data/warehouse.duckdb
     """
     from polit.chan.client import ChanClient
@@ -134,8 +147,13 @@ def run_all(
     from polit.lake.store import Lake
 
     s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board, warehouse=warehouse)
-    with ChanClient(s) as client, err.status(f"crawling {', '.join(s.boards)} …"):
-        reports = crawl_once(client, Lake(s.lake), s.boards)
+    the_lake = Lake(s.lake)
+    with (
+        _lease(the_lake, s.boards, "polit run"),  # the crawl only: load and transform may overlap
+        ChanClient(s, limiter=_limiter(s)) as client,
+        err.status(f"crawling {', '.join(s.boards)} …"),
+    ):
+        reports = crawl_once(client, the_lake, s.boards)
     for r in reports:
         out.print(r.summary())
     with _clear_errors():  # what was crawled is good data even if a board failed

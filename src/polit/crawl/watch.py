@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from polit.chan.client import ChanClient
+from polit.chan.ratelimit import RateLimiter
 from polit.config import Settings
 from polit.crawl.crawler import BoardCrawler, new_run_id
 from polit.crawl.status import Status, write_status
@@ -31,8 +32,10 @@ class Watcher:
         flush_minutes: float = 10.0,
         flush_posts: int = 50_000,
         min_thread_interval: float = 10.0,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
+        self.limiter = limiter  # None: the client's own (shared by nobody else)
         self.interval = interval
         self.flush_seconds = flush_minutes * 60
         self.flush_posts = flush_posts
@@ -55,7 +58,7 @@ class Watcher:
         run_id = new_run_id()
         cycles = 0
         # a backoff sleep ends early on stop, so SIGTERM is honoured within seconds
-        with ChanClient(self.settings, sleep=self.stop_event.wait) as client:
+        with ChanClient(self.settings, limiter=self.limiter, sleep=self.stop_event.wait) as client:
             crawlers = [
                 BoardCrawler(
                     client, lake, b, run_id=run_id,

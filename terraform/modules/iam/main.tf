@@ -2,10 +2,12 @@
 # dataset, a job) except ONE, documented below: roles/bigquery.jobUser on the project.
 #
 # Crawl duty (collector): create objects (new Parquet files, state), read and list them
-# (the crawl state, lake listings), and overwrite the crawl state
-# (`<prefix>/_polit/state/<board>.json`) and watch's heartbeat (`<prefix>/_polit/status/`).
-# Overwriting an existing object needs storage.objects.delete, which objectCreator does not
-# have, so roles/storage.objectUser is granted with an IAM condition limited to those prefixes.
+# (the crawl state, lake listings), overwrite the crawl state
+# (`<prefix>/_polit/state/<board>.json`) and watch's heartbeat (`<prefix>/_polit/status/`),
+# and renew, take over and delete the crawl leases (`<prefix>/_polit/lease/`: one crawler
+# per lake and board). Overwriting or deleting an object needs storage.objects.delete, which
+# objectCreator does not have, so roles/storage.objectUser is granted with an IAM condition
+# limited to those prefixes.
 #
 # Load duty (loader): read the lake (BigQuery load jobs read gs:// with the caller's
 # permissions), write and compact the load manifest (`<prefix>/_polit/manifest/`: objectUser
@@ -67,8 +69,8 @@ resource "google_storage_bucket_iam_member" "collector_state_overwrite" {
 
   condition {
     title       = "polit-crawl-state-only"
-    description = "Overwrite the crawl state and watch's heartbeat only (an overwrite needs storage.objects.delete)."
-    expression  = "resource.name.startsWith(\"${local.objects}_polit/state/\") || resource.name.startsWith(\"${local.objects}_polit/status/\")"
+    description = "Overwrite the crawl state, watch's heartbeat and the crawl leases only (an overwrite needs storage.objects.delete)."
+    expression  = "resource.name.startsWith(\"${local.objects}_polit/state/\") || resource.name.startsWith(\"${local.objects}_polit/status/\") || resource.name.startsWith(\"${local.objects}_polit/lease/\")"
   }
 }
 
