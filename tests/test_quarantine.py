@@ -24,8 +24,8 @@ import pytest
 from polit.lake.store import Lake
 from polit.warehouse import WarehouseError, load_lake
 from polit.warehouse.bigquery import BigQueryWarehouse
+from tests.helpers.bigquery import FakeBigQuery
 from tests.replay_helpers import replay_crawl, trimmed_recording
-from tests.test_warehouse import FakeBigQuery
 
 POLIT = [sys.executable, "-m", "polit"]
 
@@ -201,8 +201,8 @@ def test_a_file_only_the_warehouse_rejects_is_found_by_bisecting(crawled, tmp_pa
 class RejectingBigQuery(FakeBigQuery):
     """A load job fails when it includes a rejected URI."""
 
-    def __init__(self, rejected: set[str]) -> None:
-        super().__init__()
+    def __init__(self, lake: Lake, rejected: set[str]) -> None:
+        super().__init__(lake)
         self.rejected = rejected
 
     def load_table_from_uri(self, uris, destination, **kwargs):
@@ -224,7 +224,7 @@ def test_bigquery_bisects_to_the_rejected_file_and_quarantines_it_on_gs(gcs_emul
     lake.fs.pipe_file(junk, b"junk")
     rejected = f"gs://{posts[1].path}"
     wh = BigQueryWarehouse("proj", "ds")
-    wh._client = RejectingBigQuery({rejected})  # type: ignore[assignment]
+    wh._client = RejectingBigQuery(lake, {rejected})  # type: ignore[assignment]
     report = load_lake(lake, wh)
     quarantined = {q.path: q.error for q in report.quarantined}
     rel = posts[1].path.removeprefix(lake.root + "/")
@@ -241,7 +241,7 @@ def test_a_failing_warehouse_quarantines_nothing(gcs_emulator, crawled):
     lake = _gs_lake(gcs_emulator, crawled)
     before = gcs_emulator.objects(lake.url)
     wh = BigQueryWarehouse("proj", "ds")
-    fake = FakeBigQuery()
+    fake = FakeBigQuery(lake)
     fake.fail = True  # every job fails: the warehouse, not a file
     wh._client = fake  # type: ignore[assignment]
     with pytest.raises(WarehouseError, match="failed"):

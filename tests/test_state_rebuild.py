@@ -46,8 +46,11 @@ def polit(*args: str, env: dict[str, str], check: bool = True) -> subprocess.Com
 
 
 def lake_files(lake: Path) -> dict[str, bytes]:
+    """The lake's files and contents, but the crawl lease's lock file (kept for flock)."""
     return {
-        str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*")) if p.is_file()
+        str(p.relative_to(lake)): p.read_bytes()
+        for p in sorted(lake.rglob("*"))
+        if p.is_file() and "_polit/lease" not in str(p)
     }
 
 

@@ -15,14 +15,11 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import sqlglot
 from google.cloud import bigquery
 
 from polit.lake.batch import RowBuffer
@@ -40,6 +37,7 @@ from polit.warehouse.bigquery import (
     raw_table,
 )
 from polit.warehouse.duck import DuckWarehouse
+from tests.helpers.bigquery import FakeBigQuery
 from tests.helpers.warehouse import replayed_lake
 
 POLIT = [sys.executable, "-m", "polit"]
@@ -253,94 +251,6 @@ def test_a_load_stamp_is_later_than_every_earlier_one_whatever_the_clock():
     assert next_stamp(now, now - timedelta(hours=1)) == now
     ahead = now + timedelta(hours=3)  # an earlier load ran on a clock 3 h ahead
     assert next_stamp(now, ahead) == ahead + timedelta(microseconds=1)
-
-
-class FakeBigQuery:
-    """Records what would go over the wire and keeps the tables' rows in memory: a load job
-    reads its Parquet files (from the GCS emulator), an insert job is parsed with sqlglot's
-    BigQuery dialect and copies the scratch rows with its stamp. Jobs can be made to fail."""
-
-    def __init__(self, lake: Lake) -> None:
-        self.lake = lake
-        self.calls: list[dict[str, Any]] = []
-        self.jobs: dict[str, SimpleNamespace] = {}
-        self.tables: dict[str, dict[str, Any]] = {}  # id -> {"schema": [...], "rows": [...]}
-        self.fail = False
-
-    def _job(self, jid: str, rows: int, failed: bool) -> SimpleNamespace:
-        from google.api_core.exceptions import BadRequest
-
-        def result() -> None:
-            if failed:
-                raise BadRequest("Error while reading data")
-
-        job = SimpleNamespace(job_id=jid, num_dml_affected_rows=0 if failed else rows,
-                              state="DONE", error_result={"reason": "invalid"} if failed else None,
-                              result=result)  # fmt: skip
-        self.jobs[jid] = job
-        return job
-
-    def create_table(self, table, exists_ok=False):
-        self.calls.append({"create": table.to_api_repr()})
-        full = f"{table.project}.{table.dataset_id}.{table.table_id}"
-        self.tables.setdefault(full, {"schema": list(table.schema), "rows": []})
-        return SimpleNamespace(schema=self.tables[full]["schema"])
-
-    def get_table(self, table_id):
-        return SimpleNamespace(schema=self.tables[table_id]["schema"])
-
-    def delete_table(self, table_id, not_found_ok=False):
-        self.tables.pop(table_id, None)
-
-    def load_table_from_uri(self, uris, destination, job_id_prefix=None, job_config=None):
-        jid = f"{job_id_prefix}{len(self.calls)}"
-        self.calls.append({"uris": list(uris), "destination": destination, "job_id": jid,
-                           "config": job_config.to_api_repr()})  # fmt: skip
-        assert destination not in self.tables  # WRITE_EMPTY: the scratch was deleted first
-        data = pa.concat_tables(
-            [pq.read_table(self.lake.fs.open(u.removeprefix("gs://"), "rb")) for u in uris],
-            promote_options="default",
-        )
-        fields = [bigquery.SchemaField(n, "STRING") for n in data.schema.names]
-        self.tables[destination] = {"schema": fields, "rows": data.to_pylist()}
-        return self._job(jid, data.num_rows, self.fail)
-
-    def query(self, sql, job_id=None, job_id_prefix=None):
-        from google.api_core.exceptions import Conflict
-
-        jid = job_id or f"{job_id_prefix}{len(self.calls)}"
-        if jid in self.jobs:
-            raise Conflict(f"Already Exists: Job {jid}")
-        self.calls.append({"sql": sql, "job_id": jid})
-        tree = sqlglot.parse_one(sql, read="bigquery")
-        assert isinstance(tree, sqlglot.exp.Insert)
-        target = tree.this.this.sql("bigquery").strip("`")
-        select = tree.expression
-        source = select.args["from_"].this.sql("bigquery").strip("`")
-        stamp = select.expressions[-1]
-        assert isinstance(stamp, sqlglot.exp.Cast)
-        assert stamp.to.this.name == "TIMESTAMPTZ"  # sqlglot's name of BigQuery's TIMESTAMP
-        at = datetime.fromisoformat(stamp.this.name)
-        columns = [c.name for c in tree.this.expressions]
-        assert columns[-1] == "_loaded_at"
-        assert [c.name for c in select.expressions[:-1]] == columns[:-1]
-        rows = [{**{c: r.get(c) for c in columns[:-1]}, "_loaded_at": at}
-                for r in self.tables[source]["rows"]]  # fmt: skip
-        self.tables[target]["rows"].extend(rows)
-        return self._job(jid, len(rows), False)
-
-    def get_job(self, jid):
-        from google.api_core.exceptions import NotFound
-
-        if jid not in self.jobs:
-            raise NotFound(f"Not found: Job {jid}")
-        return self.jobs[jid]
-
-    def update_table(self, table, fields):
-        self.calls.append({"update": fields})
-
-    def close(self) -> None:
-        pass
 
 
 def test_bigquery_load_uris_jobs_and_manifest(gcs_emulator, tmp_path):
