@@ -22,7 +22,19 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from polit.cli import ApiUrl, Boards, LakeUrl, MaxRps, _fail, _settings, app, err, out, replay_app
+from polit.cli import (
+    ApiUrl,
+    Boards,
+    LakeUrl,
+    MaxRps,
+    _fail,
+    _settings,
+    app,
+    board_option,
+    err,
+    out,
+    replay_app,
+)
 
 import_app = typer.Typer(
     help="Import post collections made by others into the lake.", no_args_is_help=True
@@ -33,7 +45,9 @@ Files = Annotated[
     list[Path],
     typer.Argument(exists=True, dir_okay=False, readable=True, help="Files to import."),
 ]
-Board = Annotated[str, typer.Option("--board", "-b", help="Board the posts belong to.")]
+Board = Annotated[
+    str, typer.Option("--board", "-b", help="Board the posts belong to.", callback=board_option)
+]
 Workers = Annotated[
     int,
     typer.Option(min=0, help="Processes that parse and write; 0 = one per core, up to 2."),
