@@ -43,7 +43,8 @@ def poison_recording(out: Path) -> Path:
     ]
     t20 = [post(20, replies=BIG, images=3)]  # a thread counter beyond int64 on the OP
     t30 = [post(30), post(31, 30, fsize=BIG)]
-    s0 = {1: t1, 10: t10, 20: t20, 30: t30, BIG: [post(BIG)]}
+    digits = b'{"posts": [{"no": 40, "resto": 0, "time": ' + b"1" * 5000 + b"}]}"
+    s0 = {1: t1, 10: t10, 20: t20, 30: t30, 40: digits, BIG: [post(BIG)]}
     s1 = {1: [*t1, post(3, 1)], 10: t10, 20: t20, BIG: [post(BIG)]}
     archived = {0: {}, 1: {30: t30, BIG + 1: [post(BIG + 1)]}}
     return write_recording(out, [s0, s1], archived=archived)
@@ -92,6 +93,7 @@ def test_poison_numbers_are_logged_kept_in_extra_and_the_rest_written(tmp_path):
             f"/pol/10: post #3 rejected: post number {BIG} is beyond int64",
             f"/pol/: threads.json lists thread {BIG}, beyond int64: skipped",
             "/pol/10: post 12: field 'time'",
+            "/pol/40: thread/40.json: undecodable body",  # 5,000 digits: retried, not fatal
         ):
             assert line in log, line
         assert Lake(str(lake_dir)).read_json("_polit", "state", "pol.json") is not None
@@ -224,3 +226,44 @@ def test_backfill_skips_thread_numbers_beyond_int64(tmp_path):
         assert (report["had"], report["fetched"], report["requests"]) == (1, 0, 1)
     posts = posts_by_no(lake_dir)
     assert set(posts) == {30, 31} and json.loads(posts[31]["extra"]) == {"fsize": BIG}
+
+
+def test_flush_writes_the_rest_and_saves_the_state_around_a_bad_row(tmp_path, caplog):
+    """The crawler's flush with a row no repair can fix (here put in the writer directly,
+    since the parser lets none through): that row is dropped, the others and the state
+    are written, and the next cycle starts from that state."""
+    rec = clean_recording(tmp_path / "rec", board="pol")
+    caplog.set_level(logging.ERROR)
+    with ReplayServer(rec) as srv:
+        s = Settings(api_url=srv.url, lake=str(tmp_path / "lake"), max_rps=0)
+        with ChanClient(s) as client:
+            crawler = crawler_module.BoardCrawler(client, Lake(s.lake), "pol")
+            assert crawler.cycle().new_posts == 2
+            bad = {"board": "pol", "no": 7, "thread_no": BIG, "run_id": "r",
+                   "observed_at": datetime.now(UTC)}  # fmt: skip
+            crawler.writer.add_posts([bad])
+            assert len(crawler.flush()) == 2  # a posts and a threads file
+            again = crawler_module.BoardCrawler(client, Lake(s.lake), "pol").cycle()
+    assert set(posts_by_no(tmp_path / "lake")) == {500, 501}
+    assert f"/pol/{BIG}: post 7 dropped" in caplog.text
+    assert again.not_modified  # the state was saved
+
+
+def test_normalize_post_int64_rules():
+    from polit.chan.posts import normalize_post, repair_logged
+
+    row, notes = normalize_post({"no": 5, "time": 1, "fsize": BIG, "tim": -BIG})
+    assert row is not None and "fsize" not in row and row["tim"] == -BIG  # -2^63 fits
+    assert json.loads(row["extra"]) == {"fsize": BIG}
+    assert notes == [f"field 'fsize' is beyond int64 ({BIG}), kept in extra"]
+    assert normalize_post({"no": BIG})[0] is None
+    assert normalize_post({"no": BIG - 1})[0] is not None
+    row, _ = normalize_post({"no": 6, "perspectives": {"TOXICITY": 10**400, "SPAM": 0.5}})
+    assert row["spam"] == 0.5 and "toxicity" not in row and "TOXICITY" in row["extra"]
+    # a number as text with more digits than int() takes: the flush's repair keeps it in extra
+    row, _ = normalize_post({"no": 7, "time": "9" * 5000})
+    row.update(board="pol", thread_no=7, observed_at=datetime.now(UTC), run_id="r")
+    buf = RowBuffer(POSTS, repair=repair_logged)
+    buf.add(row)
+    (got,) = buf.to_table().to_pylist()
+    assert got["time"] is None and json.loads(got["extra"]) == {"time": "9" * 5000}

@@ -236,7 +236,7 @@ def _lift_scores(row: dict[str, Any], perspectives: Any) -> Any:
     rest = {}
     for name, score in perspectives.items():
         column = SCORE_FIELDS.get(name)
-        if column is not None and type(score) in (float, int):
+        if column is not None and type(score) in (float, int) and abs(score) < 1e300:
             row[column] = float(score)
         else:
             rest[name] = score

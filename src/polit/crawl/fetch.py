@@ -31,6 +31,8 @@ def fetch_thread(client: ChanClient, board: str, no: int, since: str | None = No
         r = client.thread(board, no, since)
     except ChanError as exc:
         return ThreadFetch(no, error=str(exc))
+    except ValueError as exc:  # json refuses an integer of more than 4,300 digits
+        return ThreadFetch(no, error=f"thread/{no}.json: undecodable body: {str(exc)[:120]}")
     out = ThreadFetch(no, r.status, r.last_modified, notes=list(r.notes))
     if r.status == 200:
         out.body = parse_thread(r.data, no)
