@@ -98,11 +98,14 @@ def test_poison_numbers_are_logged_kept_in_extra_and_the_rest_written(tmp_path):
             assert line in log, line
         assert Lake(str(lake_dir)).read_json("_polit", "state", "pol.json") is not None
 
-        # unchanged board: the state was saved, so nothing is fetched or written twice
+        # unchanged board: the state was saved, so nothing is fetched or written twice; only
+        # the thread that failed is tried again (the listing is read whole for it)
         files = len(Lake(str(lake_dir)).files("posts"))
         again = polit("crawl", "--once", "-b", "pol", "--json", env=env)
         assert again.returncode == 0, again.stderr
-        assert json.loads(again.stdout)[0]["not_modified"]
+        (report,) = json.loads(again.stdout)
+        assert (report["threads_fetched"], report["new_posts"], report["requests"]) == (0, 0, 3)
+        assert [e.split(":")[0] for e in report["errors"]] == ["/pol/40"]
         assert len(Lake(str(lake_dir)).files("posts")) == files
 
         # the next snapshot is captured: a new reply, thread 30's final copy, poison skipped

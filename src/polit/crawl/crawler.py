@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from polit.chan.client import ChanClient, ChanError
@@ -121,8 +121,10 @@ class BoardCrawler:
         self.state: BoardState = state if state is not None else load_state(lake, board)
         self.writer = writer if writer is not None else LakeWriter(lake, board, self.run_id, clock)
         self._fetched_at: dict[int, float] = {}  # monotonic time of the last thread GET
-        # Changed threads skipped by the 10 s minimum, fetched once it has passed, even
-        # when threads.json answers 304 meanwhile. In memory: a new process has no minimum.
+        # Changed threads skipped by the 10 s minimum (or whose fetch failed), fetched once
+        # allowed, even when threads.json answers 304 meanwhile. Kept in memory; while any
+        # is left, the saved state omits threads.json's Last-Modified, so that a new process
+        # (which has no minimum to wait) gets the whole listing and fetches them.
         self._deferred: dict[int, Listed] = {}
         self._body_log = BodyLog(board)
 
@@ -367,7 +369,10 @@ class BoardCrawler:
     def flush(self) -> list[str]:
         """Write buffered rows as Parquet files, then save the state. Returns the new paths."""
         written = self.writer.write()
-        save_state(self.lake, self.state)
+        state = self.state
+        if self._deferred:  # not fetched yet: a new process must see threads.json whole
+            state = replace(state, threads_last_modified=None)
+        save_state(self.lake, state)
         return written
 
 
