@@ -16,7 +16,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from polit import __version__
-from polit.config import Settings
+from polit.config import BoardNameError, Settings, check_board
 from polit.errors import FixableError
 
 
@@ -73,8 +73,22 @@ Boards = Annotated[
 def _settings(**overrides: Any) -> Settings:
     try:
         return Settings.from_env(**overrides)
+    except BoardNameError as exc:
+        _fail(str(exc), 2)
+        raise  # unreachable
     except ValueError as exc:
         _fail(str(exc))
+        raise  # unreachable
+
+
+def board_option(value: str | None) -> str | None:
+    """Typer callback of a single `--board`: a bad name exits 2 with one line, before any I/O."""
+    if value is None:
+        return None
+    try:
+        return check_board(value)
+    except BoardNameError as exc:
+        _fail(str(exc), 2)
         raise  # unreachable
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from polit.cli import _fail, app, err, out
+from polit.cli import _fail, app, board_option, err, out
 
 
 @app.command()
@@ -29,7 +29,8 @@ def cost(
         typer.Option("--lake", help="Measure posts per day and bytes per post from this lake."),
     ] = None,
     board: Annotated[
-        str | None, typer.Option("--board", "-b", help="Measure one board of the lake.")
+        str | None,
+        typer.Option("--board", "-b", help="Measure one board of the lake.", callback=board_option),
     ] = None,
     posts_per_day: Annotated[
         float | None,

@@ -32,6 +32,7 @@ from polit.cli import (
     _limiter,
     _settings,
     app,
+    board_option,
     err,
     out,
     replay_app,
@@ -46,7 +47,9 @@ Files = Annotated[
     list[Path],
     typer.Argument(exists=True, dir_okay=False, readable=True, help="Files to import."),
 ]
-Board = Annotated[str, typer.Option("--board", "-b", help="Board the posts belong to.")]
+Board = Annotated[
+    str, typer.Option("--board", "-b", help="Board the posts belong to.", callback=board_option)
+]
 Workers = Annotated[
     int,
     typer.Option(min=0, help="Processes that parse and write; 0 = one per core, up to 2."),

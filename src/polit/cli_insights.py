@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from polit.cli import _fail, _settings, app, err, out
+from polit.cli import _fail, _settings, app, board_option, err, out
 from polit.cli_warehouse import WarehouseUrl
 
 if TYPE_CHECKING:  # pandas and friends load only when a command runs
@@ -71,7 +71,10 @@ def report(
     ),
     warehouse: WarehouseUrl = None,
     board: Annotated[
-        str | None, typer.Option("--board", "-b", help="Board (default: the first configured).")
+        str | None,
+        typer.Option(
+            "--board", "-b", help="Board (default: the first configured).", callback=board_option
+        ),
     ] = None,
     days: Annotated[
         int, typer.Option(help="The last N days with posts; 0 = all of them.", min=0)

@@ -9,12 +9,33 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 DEFAULT_API_URL = "https://a.4cdn.org"
 DEFAULT_USER_AGENT = "polit/0.1 (research archiver; +https://github.com/polit-data/polit)"
+# 4chan's board names are a few lowercase letters or digits (pol, g, r9k, trash); the name
+# becomes a URL path and a file name, so anything else is refused before any I/O.
+BOARD_NAME = re.compile(r"[a-z0-9]{1,32}")
+
+
+class BoardNameError(ValueError):
+    """A board name 4chan cannot have (the CLI exits 2 on it, a usage error)."""
+
+
+def check_board(name: str) -> str:
+    """The board name, without slashes, or BoardNameError.
+
+    >>> check_board("/pol/")
+    'pol'
+    """
+    board = name.strip().strip("/")
+    if not BOARD_NAME.fullmatch(board):
+        shown = repr(board) if len(board) <= 16 else f"{board[:12]!r}... ({len(board)} chars)"
+        raise BoardNameError(f"invalid board {shown}: 1-32 of a-z 0-9, like pol")
+    return board
 
 
 @dataclass(frozen=True)
@@ -58,8 +79,7 @@ class Settings:
         if not self.boards:
             raise ValueError("at least one board is needed")
         for b in self.boards:
-            if not b.isalnum():
-                raise ValueError(f"invalid board name {b!r}")
+            check_board(b)
         if self.timeout <= 0:
             raise ValueError("timeout must be > 0")
         if self.max_retry_after < 0:

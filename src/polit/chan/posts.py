@@ -2,7 +2,9 @@
 
 Known fields keep their API names and types; wrong types are coerced when it is safe and
 otherwise moved to `extra` with a note; unknown fields go to `extra`. A post without an
-integer `no` cannot be stored and is rejected with a note naming it.
+integer `no` cannot be stored and is rejected with a note naming it. Integers the lake's
+int64 columns cannot hold are treated as wrong types: kept in `extra`, with a note (a post
+whose `no` is out of range is rejected).
 
 The type checks are lazy: `normalize_post` takes the fast path for posts that look right,
 and the batch's Arrow conversion is the check; `repair_row` handles a batch that fails it.
@@ -24,6 +26,7 @@ from polit.lake.schema import API_INT_FIELDS, API_STR_FIELDS, SCORE_FIELDS
 log = logging.getLogger("polit.chan")
 
 HUGE_COMMENT = 100_000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 THREAD_KEYS = "thread"  # the OP's extra key for a body's keys beside "posts"
 KINDS: dict[str, type] = {
     **dict.fromkeys(API_INT_FIELDS, int),
@@ -99,11 +102,21 @@ def normalize_post(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
     relies on (`no`, and `com` being text) and leaves the other types to the Arrow
     conversion, which `repair_row` fixes up in the rare batch that fails it.
     """
-    if type(raw) is dict and type(raw.get("no")) is int and raw["no"] > 0:
+    if type(raw) is dict and type(raw.get("no")) is int and 0 < raw["no"] <= INT64_MAX:
         com = raw.get("com")
-        if com is None or type(com) is str:
+        if (com is None or type(com) is str) and _ints_fit(raw):
             return _fast(raw)
     return _strict(raw)
+
+
+def _ints_fit(raw: dict[str, Any]) -> bool:
+    """True when every integer value fits int64 (the JSON decoder gives Python ints of any
+    size). A plain loop: about 0.4 µs a post, a few percent of the fast path, and a fifth
+    faster than all() over a generator."""
+    for v in raw.values():  # noqa: SIM110
+        if type(v) is int and (v > INT64_MAX or v < INT64_MIN):
+            return False
+    return True
 
 
 def repair_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -166,6 +179,8 @@ def _strict(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
     no = _as_int(raw.get("no"))
     if no is None or no <= 0:
         return None, [f"missing or invalid 'no' ({_short(raw.get('no'))})"]
+    if no > INT64_MAX:
+        return None, [f"post number {_short(no)} is beyond int64, post dropped"]
     notes: list[str] = []
     row: dict[str, Any] = {"no": no}
     extra: dict[str, Any] = {}
@@ -176,6 +191,9 @@ def _strict(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
             if num is None and value is not None:
                 extra[key] = value
                 notes.append(f"field {key!r} has a wrong type ({_short(value)}), kept in extra")
+            elif num is not None and not INT64_MIN <= num <= INT64_MAX:
+                extra[key] = value
+                notes.append(f"field {key!r} is beyond int64 ({_short(value)}), kept in extra")
             else:
                 row[key] = num
         elif kind is str:
@@ -218,7 +236,7 @@ def _lift_scores(row: dict[str, Any], perspectives: Any) -> Any:
     rest = {}
     for name, score in perspectives.items():
         column = SCORE_FIELDS.get(name)
-        if column is not None and type(score) in (float, int):
+        if column is not None and type(score) in (float, int) and abs(score) < 1e300:
             row[column] = float(score)
         else:
             rest[name] = score
@@ -248,7 +266,10 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+        try:
+            return int(value.strip())
+        except ValueError:  # more digits than int() accepts (4,300)
+            return None
     return None
 
 

@@ -28,8 +28,9 @@ from typing import Any
 import pyarrow.compute as pc
 
 from polit.chan.client import ChanClient, ChanError
-from polit.crawl.crawler import BoardCrawler, CycleReport, new_run_id, parse_archive
+from polit.crawl.crawler import BoardCrawler, CycleReport, beyond_int64, new_run_id, parse_archive
 from polit.crawl.state import BoardState
+from polit.crawl.writer import LakeWriter
 from polit.lake.stats import read_table
 from polit.lake.store import Lake
 
@@ -112,6 +113,7 @@ def _missing(client: ChanClient, lake: Lake, board: str, report: BackfillReport)
     archive = parse_archive(r.data)
     if archive is None:
         raise ChanError(r.url, "archive.json is not a list of thread numbers")
+    archive -= beyond_int64(board, archive, "archive.json")
     have = have_final_copy(lake, board)
     report.archived = len(archive)
     report.had = len(archive & have)
@@ -129,10 +131,12 @@ def _fetch(
     progress: Progress | None,
 ) -> int:
     """Fetch and write `todo` in batches; returns how many threads were tried."""
-    # The crawler's own code writes the rows, with a scratch state: the crawl state belongs
-    # to the crawler and is neither read for the diff nor saved.
-    crawler = BoardCrawler(client, lake, board, run_id=report.run_id, min_thread_interval=0)
-    crawler.state = BoardState(board)
+    # The crawler's archived-thread path fetches and diffs, with a scratch state: the crawl
+    # state belongs to the crawler and is neither read for the diff nor saved. The writer
+    # writes posts before thread rows: the posts file is what marks the threads done.
+    writer = LakeWriter(lake, board, report.run_id)
+    crawler = BoardCrawler(client, lake, board, run_id=report.run_id, min_thread_interval=0,
+                           state=BoardState(board), writer=writer)  # fmt: skip
     cycle = CycleReport(board)
     tried = 0
     try:
@@ -140,15 +144,15 @@ def _fetch(
             if should_stop():
                 report.interrupted = True
                 break
-            crawler._fetch_archived(no, cycle)  # the crawler's archived-thread path, as is
+            crawler.fetch_archived(no, cycle)
             tried += 1
             if tried % batch == 0:
-                _write(crawler, lake, board)
+                writer.write()
             _count(cycle, report, tried)
             if progress is not None:
                 progress(tried, len(todo), report.posts)
     finally:
-        _write(crawler, lake, board)
+        writer.write()
         _count(cycle, report, tried)
     return tried
 
@@ -159,14 +163,3 @@ def _count(cycle: CycleReport, report: BackfillReport, tried: int) -> None:
     report.failed = tried - cycle.archived_threads
     report.posts = cycle.new_posts
     report.errors = cycle.errors[:100]
-
-
-def _write(crawler: BoardCrawler, lake: Lake, board: str) -> None:
-    """Posts first, then thread rows: the posts file is what marks the threads done."""
-    when = crawler.clock()
-    for table, buf in (("posts", crawler.posts), ("threads", crawler.threads)):
-        if len(buf):
-            name = f"{crawler.run_id}-{crawler.files_written}"
-            lake.write_table(table, board, buf.to_table(), when, name)
-            crawler.files_written += 1
-            buf.clear()

@@ -1,47 +1,46 @@
 """The board crawler: one cycle fetches only what changed and records every post version.
 
 A cycle, per board:
-1. GET threads.json with If-Modified-Since. 304 → done (an unchanged board costs 1 request).
-2. GET thread/<no>.json for every thread that is new or whose `last_modified` grew.
-   Diff it: new and changed posts get a row, posts missing from it get a tombstone, a
-   tombstoned post that is back gets a row again (undeleted).
+1. GET threads.json with If-Modified-Since. 304 → done (an unchanged board costs 1 request),
+   but for the deferred threads (below) whose wait is over.
+2. GET thread/<no>.json for every thread that is new or whose `last_modified` grew, at most
+   once every 10 s per thread (`min_thread_interval`); a thread that has to wait, or whose
+   fetch failed, is deferred and fetched as soon as it is allowed, whatever threads.json says.
+   Diff it (`diff.diff_thread`): new and changed posts get a row, posts missing from it get a
+   tombstone, a tombstoned post that is back gets a row again (undeleted).
 3. GET archive.json (only because threads.json changed) and diff it with the last cycle's:
    every newly archived thread is fetched once, final. A thread that left the board and is
    not archived was deleted. The first cycle only records archive.json as the baseline.
-Rows stay in memory until `flush()`, which writes the Parquet files and then the state.
+Rows stay in memory (`writer.LakeWriter`) until `flush()`, which writes the Parquet files and
+then the state. Numbers beyond int64 never stop a cycle (see `chan.posts`), and an unexpected
+error fails this board's cycle only.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from polit.chan.client import ChanClient, ChanError, Fetch
-from polit.chan.posts import parse_thread, repair_logged
+from polit.chan.client import ChanClient, ChanError
+from polit.chan.posts import INT64_MAX
+from polit.crawl.diff import Where, archived_at, diff_thread, thread_row
+from polit.crawl.fetch import MAX_LOGGED, BodyLog, ThreadFetch, fetch_thread
 from polit.crawl.state import BoardState, ThreadState, load_state, save_state
-from polit.lake.batch import RowBuffer
-from polit.lake.schema import POSTS, THREADS
+from polit.crawl.writer import Clock, LakeWriter, new_run_id, utcnow
 from polit.lake.store import Lake
 
 log = logging.getLogger("polit.crawl")
 
 BOARD_INFO_MAX_AGE = 24 * 3600.0
 KEEP_FINISHED = 24 * 3600.0  # how long an archived or deleted thread's posts are remembered
-Clock = Callable[[], datetime]
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    now = now or utcnow()
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+__all__ = [
+    "BoardCrawler", "Clock", "CycleReport", "Interrupted", "Listed", "beyond_int64",
+    "crawl_once", "flush_logged", "new_run_id", "parse_archive", "parse_listing", "utcnow",
+]  # fmt: skip
 
 
 class Interrupted(Exception):
@@ -94,7 +93,11 @@ class Listed:
 
 
 class BoardCrawler:
-    """Crawls one board. Share one ChanClient between boards to share the rate limit."""
+    """Crawls one board. Share one ChanClient between boards to share the rate limit.
+
+    `state` is the board's crawl state (default: the one saved in the lake) and `writer`
+    where its rows go (default: a new LakeWriter); `polit backfill` passes its own of both.
+    """
 
     def __init__(
         self,
@@ -105,6 +108,8 @@ class BoardCrawler:
         clock: Clock = utcnow,
         min_thread_interval: float = 10.0,
         should_stop: Callable[[], bool] = lambda: False,
+        state: BoardState | None = None,
+        writer: LakeWriter | None = None,
     ) -> None:
         self.client = client
         self.lake = lake
@@ -113,12 +118,15 @@ class BoardCrawler:
         self.run_id = run_id or new_run_id(clock())
         self.min_thread_interval = min_thread_interval
         self.should_stop = should_stop
-        self.state: BoardState = load_state(lake, board)
-        self.posts = RowBuffer(POSTS, repair=repair_logged)
-        self.threads = RowBuffer(THREADS)
-        self.files_written = 0
+        self.state: BoardState = state if state is not None else load_state(lake, board)
+        self.writer = writer if writer is not None else LakeWriter(lake, board, self.run_id, clock)
         self._fetched_at: dict[int, float] = {}  # monotonic time of the last thread GET
-        self._unknown_fields: set[str] = set()
+        # Changed threads skipped by the 10 s minimum (or whose fetch failed), fetched once
+        # allowed, even when threads.json answers 304 meanwhile. Kept in memory; while any
+        # is left, the saved state omits threads.json's Last-Modified, so that a new process
+        # (which has no minimum to wait) gets the whole listing and fetches them.
+        self._deferred: dict[int, Listed] = {}
+        self._body_log = BodyLog(board)
 
     # -- the cycle ----------------------------------------------------------------------------
     def cycle(self) -> CycleReport:
@@ -133,6 +141,10 @@ class BoardCrawler:
             report.failed = True
             report.errors.append(str(exc))
             log.error("/%s/: cycle stopped: %s", self.board, exc)
+        except Exception as exc:  # a bug or data nobody foresaw: this board, not the run
+            report.failed = True
+            report.errors.append(f"/{self.board}/: unexpected {type(exc).__name__}: {exc}")
+            log.exception("/%s/: cycle failed unexpectedly; other boards go on", self.board)
         report.requests = self.client.stats.requests - start
         return report
 
@@ -143,13 +155,17 @@ class BoardCrawler:
         if r.not_found:
             raise ChanError(r.url, f"board /{self.board}/ not found (404)")
         pending = st.left or st.pending_archived
-        if r.not_modified and not pending:
-            report.not_modified = True
-            return
-        if not r.not_modified:
+        if r.not_modified:
+            fetched = self._crawl_deferred(report)
+            if not pending:
+                report.not_modified = not fetched
+                return
+        else:
             listing = parse_listing(r.data)
             if listing is None:
                 raise ChanError(r.url, "threads.json is not a list of pages")
+            if bad := beyond_int64(self.board, listing, "threads.json"):
+                listing = {no: t for no, t in listing.items() if no not in bad}
             if not listing and st.threads:  # seen in the wild; it must not delete the board
                 raise ChanError(r.url, "threads.json listed no threads; ignored this time")
             self._crawl_listing(listing, report)
@@ -164,6 +180,7 @@ class BoardCrawler:
     def _crawl_listing(self, listing: dict[int, Listed], report: CycleReport) -> None:
         now = time.monotonic()
         st = self.state
+        self._deferred = {}  # a fresh listing says again what changed
         for item in listing.values():
             if item.no in st.finished:  # back on the board: diff it against what we know
                 st.threads[item.no] = st.finished.pop(item.no)
@@ -174,31 +191,50 @@ class BoardCrawler:
                 known.replies,
             ):
                 continue
-            if now - self._fetched_at.get(item.no, -1e9) < self.min_thread_interval:
-                continue  # 4chan asks for at most one refresh per thread every 10 s
+            if not self._allowed(item.no, now):
+                self._deferred[item.no] = item  # fetched as soon as it is allowed
+                continue
             if self.should_stop():
                 raise Interrupted
             self._fetch_live(item, known, report)
 
+    def _allowed(self, no: int, now: float) -> bool:
+        """4chan asks for at most one refresh per thread every 10 s."""
+        return now - self._fetched_at.get(no, -1e9) >= self.min_thread_interval
+
+    def _crawl_deferred(self, report: CycleReport) -> int:
+        """Fetch the deferred threads whose 10 s have passed; returns how many were due."""
+        now = time.monotonic()
+        due = [item for no, item in sorted(self._deferred.items()) if self._allowed(no, now)]
+        for item in due:
+            if self.should_stop():
+                raise Interrupted
+            del self._deferred[item.no]
+            if item.no not in self.state.finished:  # not archived or deleted meanwhile
+                self._fetch_live(item, self.state.threads.get(item.no), report)
+        return len(due)
+
     def _fetch_live(self, item: Listed, known: ThreadState | None, report: CycleReport) -> None:
         st = self.state
         thread = known or st.threads.setdefault(item.no, ThreadState())
-        try:
-            r = self.client.thread(self.board, item.no, thread.http_last_modified)
-        except ChanError as exc:  # retried next cycle: its last_modified is not advanced
-            self._error(report, item.no, str(exc))
+        f = fetch_thread(self.client, self.board, item.no, thread.http_last_modified)
+        if f.error is not None:  # retried next cycle, even if threads.json answers 304
+            self._error(report, item.no, f.error)
+            self._deferred[item.no] = item
             return
         self._fetched_at[item.no] = time.monotonic()
-        if r.not_found:  # gone between the listing and now: the archive step decides
+        if f.status == 404:  # gone between the listing and now: the archive step decides
             st.left.add(item.no)
             return
-        if r.not_modified:
+        if f.status == 304:
             report.threads_unchanged += 1
             thread.last_modified, thread.replies = item.last_modified, item.replies
             return
-        if self._record_thread(item.no, thread, r, report, page=item.page):
+        if self._record_thread(item.no, thread, f, report, page=item.page):
             thread.last_modified, thread.replies = item.last_modified, item.replies
-            thread.http_last_modified = r.last_modified
+            thread.http_last_modified = f.last_modified
+        else:  # a broken body: tried again once allowed
+            self._deferred[item.no] = item
 
     def _crawl_archive(self, report: CycleReport) -> None:
         st = self.state
@@ -212,6 +248,7 @@ class BoardCrawler:
             if current is None:
                 self._error(report, None, "archive.json is not a list of thread numbers")
                 return
+            current -= beyond_int64(self.board, current, "archive.json")
             if st.archive is not None:
                 st.pending_archived |= current - st.archive
             st.archive = current
@@ -223,33 +260,43 @@ class BoardCrawler:
         for no in sorted(st.pending_archived):
             if self.should_stop():
                 raise Interrupted
-            self._fetch_archived(no, report)
+            self.fetch_archived(no, report)
         for no in sorted(st.left - archive):
             self._mark_deleted(no, report)
         st.left &= st.pending_archived
         st.forget_finished(before=time.time() - KEEP_FINISHED)
 
-    def _fetch_archived(self, no: int, report: CycleReport) -> None:
+    def fetch_archived(self, no: int, report: CycleReport) -> bool:
+        """Fetch an archived thread's final copy, diff it and buffer its rows, then mark the
+        thread finished. Returns False when it must be tried again (an error, a broken body).
+        """
         st = self.state
         thread = st.threads.get(no) or st.finished.get(no) or ThreadState()
         st.threads[no] = thread
-        try:
-            r = self.client.thread(self.board, no)
-        except ChanError as exc:
-            self._error(report, no, f"archived copy: {exc}; will retry")
-            return
-        if r.status == 200:
-            if not self._record_thread(no, thread, r, report, final=True):
-                return  # a broken archived body: keep it pending and try again
+        f = fetch_thread(self.client, self.board, no)
+        if f.error is not None:
+            self._error(report, no, f"archived copy: {f.error}; will retry")
+            return False
+        if f.status == 200:
+            if not self._record_thread(no, thread, f, report, final=True):
+                return False  # a broken archived body: keep it pending and try again
         else:
-            log.warning("/%s/%d: archived but answered %d; no final copy", self.board, no, r.status)
-            self._thread_row(no, "archived", archived_at=self.clock())
+            log.warning("/%s/%d: archived but answered %d; no final copy", self.board, no, f.status)
+            now = self.clock()
+            self.writer.add_thread(thread_row(self._where(no, now), "archived",
+                                              thread.last_modified, archived_at=now))  # fmt: skip
         report.archived_threads += 1
         st.pending_archived.discard(no)
         st.finish(no, time.time())
+        return True
 
     def _mark_deleted(self, no: int, report: CycleReport) -> None:
-        self._thread_row(no, "deleted", deleted_at=self.clock())
+        known = self.state.threads.get(no)
+        now = self.clock()
+        last_modified = known.last_modified if known else None
+        self.writer.add_thread(
+            thread_row(self._where(no, now), "deleted", last_modified, deleted_at=now)
+        )
         self.state.finish(no, time.time())
         report.deleted_threads += 1
         log.info("/%s/%d: left the board and is not archived: deleted", self.board, no)
@@ -259,90 +306,38 @@ class BoardCrawler:
         self,
         no: int,
         thread: ThreadState,
-        r: Fetch,
+        f: ThreadFetch,
         report: CycleReport,
         page: int | None = None,
         final: bool = False,
     ) -> bool:
         """Diff a fetched body into rows. Returns False when the body was unusable."""
-        body = parse_thread(r.data, no)
-        for note in [*r.notes, *body.notes][:20]:
-            if "unknown field" in note:  # once per field name, not once per post
-                field_name = note.split("'")[1] if "'" in note else note
-                if field_name in self._unknown_fields:
-                    continue
-                self._unknown_fields.add(field_name)
-            log.warning("/%s/%d: %s", self.board, no, note)
-        for problem in body.problems[:20]:
+        assert f.body is not None
+        self._body_log.notes(no, f.notes)
+        for problem in f.body.problems[:MAX_LOGGED]:
             self._error(report, no, problem)
-        if not body.posts:
+        if not f.body.posts:
             return False
         report.threads_fetched += 1
-        observed = self.clock()
-        seen: set[int] = set()
-        op: dict[str, Any] | None = None
-        for post in body.posts:
-            pno = post["no"]
-            seen.add(pno)
-            if pno == no:
-                op = post
-            previous = thread.posts.get(pno)
-            restored = pno in thread.deleted
-            if previous == post["version"] and not restored:
-                continue
-            if restored:
-                report.restored_posts += 1
-                thread.deleted.discard(pno)
-            elif previous is None:
-                report.new_posts += 1
-            else:
-                report.changed_posts += 1
-            thread.posts[pno] = post["version"]
-            post.update(board=self.board, thread_no=no, observed_at=observed, run_id=self.run_id)
-            self.posts.add(post)
-        if body.complete:  # only a whole body is evidence that a post is gone
-            for pno in sorted(set(thread.posts) - seen - thread.deleted):
-                thread.deleted.add(pno)
-                report.deleted_posts += 1
-                self.posts.add(
-                    {"board": self.board, "no": pno, "thread_no": no, "observed_at": observed,
-                     "run_id": self.run_id, "deleted_at": observed}
-                )  # fmt: skip
-        else:
+        where = self._where(no, self.clock())
+        diff = diff_thread(thread, f.body, where)
+        if not diff.inferred_deletions:
             log.warning("/%s/%d: incomplete body, deletions not inferred", self.board, no)
+        diff.adopt(thread)
+        report.new_posts += diff.new
+        report.changed_posts += diff.changed
+        report.deleted_posts += diff.deleted_posts
+        report.restored_posts += diff.restored
+        self.writer.add_posts(diff.rows)
         event = "archived" if final else "fetched"
-        archived_at = None
-        if final:
-            archived_on = (op or {}).get("archived_on")
-            archived_at = datetime.fromtimestamp(archived_on, UTC) if archived_on else observed
-        self._thread_row(no, event, op=op, page=page, archived_at=archived_at)
+        when = archived_at(diff.op, where.observed) if final else None
+        self.writer.add_thread(
+            thread_row(where, event, thread.last_modified, op=diff.op, page=page, archived_at=when)
+        )
         return True
 
-    def _thread_row(
-        self,
-        no: int,
-        event: str,
-        op: dict[str, Any] | None = None,
-        page: int | None = None,
-        archived_at: datetime | None = None,
-        deleted_at: datetime | None = None,
-    ) -> None:
-        op = op or {}
-        known = self.state.threads.get(no)
-        self.threads.add(
-            {
-                "board": self.board,
-                "no": no,
-                "observed_at": self.clock(),
-                "run_id": self.run_id,
-                "event": event,
-                "last_modified": known.last_modified if known and known.last_modified else None,
-                "page": page,
-                "archived_at": archived_at,
-                "deleted_at": deleted_at,
-                **{k: op.get(k) for k in _THREAD_FIELDS_FROM_OP},
-            }
-        )
+    def _where(self, no: int, observed: Any) -> Where:
+        return Where(self.board, no, observed, self.run_id)
 
     def _board_info(self) -> dict[str, Any]:
         st = self.state
@@ -369,25 +364,16 @@ class BoardCrawler:
     # -- output ------------------------------------------------------------------------------
     @property
     def buffered(self) -> int:
-        return len(self.posts) + len(self.threads)
+        return len(self.writer)
 
     def flush(self) -> list[str]:
         """Write buffered rows as Parquet files, then save the state. Returns the new paths."""
-        written = []
-        when = self.clock()
-        for table, buf in (("posts", self.posts), ("threads", self.threads)):
-            if len(buf):
-                name = f"{self.run_id}-{self.files_written}"
-                written.append(self.lake.write_table(table, self.board, buf.to_table(), when, name))
-                self.files_written += 1
-                buf.clear()
-        save_state(self.lake, self.state)
+        written = self.writer.write()
+        state = self.state
+        if self._deferred:  # not fetched yet: a new process must see threads.json whole
+            state = replace(state, threads_last_modified=None)
+        save_state(self.lake, state)
         return written
-
-
-_THREAD_FIELDS_FROM_OP = (
-    "replies", "images", "sticky", "closed", "bumplimit", "imagelimit", "unique_ips",
-)  # fmt: skip
 
 
 def parse_listing(data: Any) -> dict[int, Listed] | None:
@@ -415,6 +401,14 @@ def parse_listing(data: Any) -> dict[int, Listed] | None:
     return out
 
 
+def beyond_int64(board: str, nos: Iterable[int], source: str) -> set[int]:
+    """The thread numbers the lake cannot hold (int64), logged; the caller skips them."""
+    bad = {no for no in nos if not 0 < no <= INT64_MAX}
+    for no in sorted(bad)[:MAX_LOGGED]:
+        log.warning("/%s/: %s lists thread %d, beyond int64: skipped", board, source, no)
+    return bad
+
+
 def parse_archive(data: Any) -> set[int] | None:
     if not isinstance(data, list):
         return None
@@ -430,5 +424,19 @@ def crawl_once(
     for board in boards:
         crawler = BoardCrawler(client, lake, board, run_id=run_id, **kwargs)
         reports.append(crawler.cycle())
-        crawler.flush()
+        flush_logged(crawler, reports[-1])
     return reports
+
+
+def flush_logged(crawler: BoardCrawler, report: CycleReport | None = None) -> bool:
+    """`crawler.flush()`; a failure is logged (and fails `report`) instead of stopping the
+    other boards. What was not written stays buffered for the next flush."""
+    try:
+        crawler.flush()
+    except Exception as exc:
+        log.exception("/%s/: writing the lake failed; the rows stay buffered", crawler.board)
+        if report is not None:
+            report.failed = True
+            report.errors.append(f"/{crawler.board}/: write failed: {type(exc).__name__}: {exc}")
+        return False
+    return True

@@ -13,7 +13,7 @@ from types import FrameType
 from polit.chan.client import ChanClient
 from polit.chan.ratelimit import RateLimiter
 from polit.config import Settings
-from polit.crawl.crawler import BoardCrawler, new_run_id
+from polit.crawl.crawler import BoardCrawler, flush_logged, new_run_id
 from polit.crawl.status import Status, write_status
 from polit.lake.store import Lake
 
@@ -87,12 +87,12 @@ class Watcher:
                     or time.monotonic() - last_flush >= self.flush_seconds
                 ):
                     for crawler in crawlers:
-                        crawler.flush()
+                        flush_logged(crawler)  # one board's failure is not the others'
                     last_flush = time.monotonic()
                 if max_cycles and cycles >= max_cycles:
                     break
                 self.stop_event.wait(max(0.0, self.interval - (time.monotonic() - started)))
             for crawler in crawlers:
-                crawler.flush()
+                flush_logged(crawler)
         echo(f"stopped after {cycles} cycles; files and state are written")
         return cycles
