@@ -9,14 +9,19 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pytest
 
 from polit.lake.schema import TABLES
+from polit.lake.stats import read_table
 from polit.lake.store import Lake
+from polit.replay.server import ReplayServer
 from polit.transform import transform
 from tests.helpers.warehouse import digest, load, query, replayed_lake
+from tests.replay_helpers import replay_crawl, trimmed_recording
 
 POLIT = [sys.executable, "-m", "polit"]
 FAKETIME = shutil.which("faketime")
@@ -27,12 +32,12 @@ def lake_dir(recording, tmp_path_factory) -> Path:
     return replayed_lake(recording, tmp_path_factory)
 
 
-def polit_at(offset: str, *args: str) -> subprocess.CompletedProcess[str]:
+def polit_at(offset: str, *args: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
     """`polit ARGS` in a process whose clock is `offset` (like -3h) off; monotonic time
     stays real, so timeouts and sleeps behave."""
     if FAKETIME is None:
         pytest.fail("faketime is missing: `make debs` installs it (make test does)")
-    env = {**os.environ, "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+    env = {**os.environ, "FAKETIME_DONT_FAKE_MONOTONIC": "1", **env_vars}
     cmd = [str(FAKETIME), "-f", offset, *POLIT, *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=True)
 
@@ -75,3 +80,29 @@ def test_a_loader_clock_behind_loses_nothing_and_prune_keeps_unmerged(lake_dir, 
     transform(str(wh), workdir=tmp_path / "dbt", quiet=True)
     for model in ("posts", "threads"):
         assert digest(wh, model, ("loaded_at",)) == digest(reference, model, ("loaded_at",))
+
+
+def test_a_crawler_clock_behind_still_records_its_deletions(recording, tmp_path):
+    """The crawls after the first run on a clock 3 hours behind: their tombstones and new
+    versions carry older times than the rows they supersede, and must still win."""
+    rec = trimmed_recording(recording, tmp_path / "rec", snapshots=3)
+    reference = tmp_path / "reference"
+    replay_crawl(rec, reference)
+    lake = tmp_path / "lake"
+    with ReplayServer(rec) as srv:
+        env = {"POLIT_API_URL": srv.url, "POLIT_LAKE": str(lake), "POLIT_MAX_RPS": "0"}
+        for i, offset in enumerate(("+0", "-3h", "-3h")):
+            polit_at(offset, "crawl", "--once", **env)
+            if i < 2:
+                srv.next()
+    skewed = read_table(Lake(str(lake)), "posts", ["observed_at"])["observed_at"]
+    assert pc.min(skewed).as_py() < pc.max(skewed).as_py() - timedelta(hours=2)
+
+    got, want = tmp_path / "got.duckdb", tmp_path / "want.duckdb"
+    for lake_dir, wh in ((lake, got), (reference, want)):
+        load(lake_dir, wh)
+        transform(str(wh), workdir=tmp_path / f"dbt-{wh.stem}", quiet=True)
+    sql = "SELECT post_id, is_deleted, version FROM main.posts ORDER BY 1"
+    deleted = query(want, "SELECT count(*) FROM main.posts WHERE is_deleted")[0][0]
+    assert deleted > 0
+    assert query(got, sql) == query(want, sql)

@@ -20,7 +20,7 @@ from polit.lake.quarantine import (
     quarantined_files,
     read_footer,
 )
-from polit.lake.schema import TABLES
+from polit.lake.schema import SEQ, TABLES
 from polit.lake.store import Lake, LakeFile
 
 
@@ -45,12 +45,16 @@ def read_table(
 def latest_posts(
     lake: Lake, board: str | None = None, files: list[LakeFile] | None = None
 ) -> pa.Table:
-    """The newest row of each post: (board, no, thread_no, deleted_at, version)."""
+    """The newest row of each post: (board, no, thread_no, deleted_at, version). Newest is
+    the board's write order `seq`, then `observed_at`, as in the warehouse's `posts`; rows
+    without a `seq` (imports, older files) come before those with one."""
     t = read_table(lake, "posts", ["board", "no", "thread_no", "observed_at", "deleted_at",
-                                   "version"], board, files)  # fmt: skip
+                                   "version", SEQ], board, files)  # fmt: skip
     if t.num_rows == 0:
-        return t
-    t = t.sort_by([("board", "ascending"), ("no", "ascending"), ("observed_at", "ascending")])
+        return t.drop_columns(["observed_at", SEQ])
+    t = t.set_column(t.schema.get_field_index(SEQ), SEQ, pc.fill_null(t[SEQ], -1))
+    t = t.sort_by([("board", "ascending"), ("no", "ascending"), (SEQ, "ascending"),
+                   ("observed_at", "ascending")])  # fmt: skip
     keep_nulls = pc.ScalarAggregateOptions(skip_nulls=False)  # a null deleted_at is news
     grouped = t.group_by(["board", "no"], use_threads=False).aggregate(
         [(c, "last", keep_nulls) for c in ("thread_no", "deleted_at", "version")]
