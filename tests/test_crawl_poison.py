@@ -23,7 +23,6 @@ from polit.lake.schema import POSTS, THREADS
 from polit.lake.stats import read_table
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
-from tests.multiboard import BoardsProxy
 from tests.replay_helpers import post, write_recording
 
 BIG = 2**63  # one past int64
@@ -124,19 +123,17 @@ def test_poison_numbers_are_logged_kept_in_extra_and_the_rest_written(tmp_path):
 def test_watch_two_boards_bad_data_on_one_keeps_both_going(tmp_path):
     """`polit watch -b pol -b int`: poison on /pol/ only. The daemon runs every cycle and
     writes both boards; a later run captures what both serve next."""
-    pol = ReplayServer(poison_recording(tmp_path / "pol"))
-    intl = ReplayServer(clean_recording(tmp_path / "int"))
+    recordings = [poison_recording(tmp_path / "pol"), clean_recording(tmp_path / "int")]
     lake_dir = tmp_path / "lake"
-    with pol, intl, BoardsProxy({"pol": pol, "int": intl}) as proxy:
-        env = {"POLIT_API_URL": proxy.url, "POLIT_LAKE": str(lake_dir), "POLIT_MAX_RPS": "0"}
+    with ReplayServer(recordings) as srv:
+        env = {"POLIT_API_URL": srv.url, "POLIT_LAKE": str(lake_dir), "POLIT_MAX_RPS": "0"}
         cmd = ["watch", "-b", "pol", "-b", "int", "--interval", "0", "--flush-minutes", "0"]
         first = polit(*cmd, "--cycles", "3", env=env)
         assert first.returncode == 0, first.stderr
         assert "stopped after 3 cycles" in first.stdout
         assert set(posts_by_no(lake_dir, "int")) == {500, 501}
         assert {1, 2, 11, 20} <= set(posts_by_no(lake_dir, "pol"))
-        pol.next()
-        intl.next()
+        srv.next()
         second = polit(*cmd, "--cycles", "2", env=env)
         assert second.returncode == 0, second.stderr
     assert set(posts_by_no(lake_dir, "int")) == {500, 501, 502, 600}
@@ -145,10 +142,9 @@ def test_watch_two_boards_bad_data_on_one_keeps_both_going(tmp_path):
 
 @pytest.fixture()
 def two_boards(tmp_path):
-    pol = ReplayServer(clean_recording(tmp_path / "pol", board="pol"))
-    intl = ReplayServer(clean_recording(tmp_path / "int"))
-    with pol, intl, BoardsProxy({"pol": pol, "int": intl}) as proxy:
-        yield Settings(api_url=proxy.url, lake=str(tmp_path / "lake"), max_rps=0,
+    recordings = [clean_recording(tmp_path / "pol", board="pol"), clean_recording(tmp_path / "int")]
+    with ReplayServer(recordings) as srv:
+        yield Settings(api_url=srv.url, lake=str(tmp_path / "lake"), max_rps=0,
                        boards=("pol", "int"))  # fmt: skip
 
 

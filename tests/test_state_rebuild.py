@@ -77,12 +77,12 @@ def _crawl(env: dict[str, str]) -> dict:
 
 def _rows(lake: Path, table: str, since: set[str] | None = None) -> Counter:
     """The rows of a lake table (of the files not in `since`), without the columns that
-    name the run or the clock."""
+    name the run, the clock or the write order."""
     out: Counter = Counter()
     for f in Lake(str(lake)).files(table):
         if since is not None and f.path in since:
             continue
-        t = pq.read_table(f.path).drop_columns(["observed_at", "run_id"])
+        t = pq.read_table(f.path).drop_columns(["observed_at", "run_id", "seq"])
         if table == "posts":
             deleted = [d is not None for d in t["deleted_at"].to_pylist()]
             t = t.drop_columns(["deleted_at"]).append_column("deleted", [deleted])
