@@ -186,5 +186,113 @@ def export(
             reader.close()
     out.print(
         Text(f"wrote {result.rows:,} rows of {table} to {result.path} "
-             f"({result.bytes / 1e6:,.1f} MB)")
+             f"({result.bytes / 1e6:,.1f} MB)"), soft_wrap=True,
     )  # fmt: skip
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str, typer.Argument(help='Words, "a phrase", a OR b, -word, prefix*.', show_default=False)
+    ],
+    warehouse: WarehouseUrl = None,
+    board: Board = None,
+    first: From = None,
+    last: To = None,
+    thread: Thread = None,
+    country: Country = None,
+    flag: Flag = None,
+    deleted: Deleted = "yes",
+    op: Op = None,
+    has_file: HasFile = None,
+    sort: Annotated[str, typer.Option(help="relevance, new (newest first) or old.")] = "relevance",
+    limit: Annotated[int, typer.Option(help="Posts to show.", min=0)] = 20,
+    offset: Annotated[int, typer.Option(help="Posts to skip first (the next page).", min=0)] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per post (board, post_id, … score).")
+    ] = False,
+) -> None:
+    """Search the subject and comment of posts, deleted ones included (--deleted no).
+
+    All words must appear; "a phrase" its words in a row; a OR b either; -word excludes;
+    nash* is a prefix. Case and accents do not matter; a word is letters with inner
+    apostrophes, as in the term marts. Locally the index (beside the DuckDB file) is updated
+    by `polit transform`; `polit search-index` updates or rebuilds it.
+    Example: polit search '"school shooting" nashville -hoax' --board pol --sort new --json
+    """
+    from polit.search import search as run_search
+    from polit.warehouse.read import open_reader
+
+    s = _settings(warehouse=warehouse)
+    with _read_errors():
+        filters = _filters(board, first, last, thread, country, flag, deleted, op, has_file)
+        reader = open_reader(s.warehouse)
+        try:
+            result = run_search(reader, query, filters, sort, limit, offset)
+        finally:
+            reader.close()
+    if as_json:
+        from polit.export import write_ndjson
+
+        write_ndjson(result.table.to_batches(), sys.stdout.buffer)
+    else:
+        _print_hits(result.table)
+    shown = result.table.num_rows
+    span = f"; {offset + 1:,}-{offset + shown:,} shown" if shown else ""
+    err.print(
+        Text(f"{result.total:,} post{'s' if result.total != 1 else ''} match{span}"), soft_wrap=True
+    )
+
+
+def _print_hits(table: pa.Table) -> None:
+    for row in table.to_pylist():
+        head = f"/{row['board']}/ {row['post_id']}  {row['post_datetime']:%Y-%m-%d %H:%M}"
+        if row["deleted_at"] is not None:
+            head += "  (deleted)"
+        out.print(Text(head, style="bold"), Text(row["url"] or "", style="dim"), soft_wrap=True)
+        body = " ".join(filter(None, (row["subject"], row["comment"])))
+        out.print(Text(body[:400] + ("…" if len(body) > 400 else "")), "")
+
+
+def update_search_index(warehouse: str) -> None:
+    """After `polit transform`: the local index catches up with the posts (a failure is
+    reported, and `polit search-index` retries; the transform itself stands)."""
+    from polit.search.index import update_index
+    from polit.warehouse.base import WarehouseError, parse_url
+
+    if parse_url(warehouse).kind != "duckdb":
+        return  # BigQuery keeps its search index current by itself
+    try:
+        report = update_index(warehouse)
+    except (WarehouseError, OSError, ValueError) as exc:
+        err.print(
+            Text(f"warning: search index not updated ({exc}); run `polit search-index`"),
+            style="yellow", soft_wrap=True,
+        )  # fmt: skip
+        return
+    out.print(Text(report.summary()), soft_wrap=True)
+
+
+@app.command("search-index")
+def search_index(
+    warehouse: WarehouseUrl = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Index every post again, from nothing.")
+    ] = False,
+) -> None:
+    """Bring the local search index up to date with the warehouse's posts (DuckDB only;
+    `polit transform` does this after every run). Posts changed since the last update are
+    indexed again; --rebuild starts from nothing.
+    Example: polit search-index --warehouse ./data/warehouse.duckdb --rebuild
+    """
+    from rich.progress import Progress
+
+    from polit.search.index import update_index
+
+    s = _settings(warehouse=warehouse)
+    with _read_errors(), Progress(console=err, transient=True) as progress:
+        task = progress.add_task("indexing posts", total=None)
+        report = update_index(
+            s.warehouse, rebuild=rebuild, progress=lambda n: progress.update(task, completed=n)
+        )
+    out.print(Text(report.summary()), soft_wrap=True)

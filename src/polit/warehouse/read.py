@@ -151,6 +151,7 @@ class DuckReader:
                 f"now? try again when it is done): {exc}"
             ) from exc
         self.con.execute("SET TimeZone = 'UTC'")  # date_trunc and extract work in UTC
+        self.con.execute("SET enable_progress_bar = false")  # stderr is for polit's own
 
     def _run(self, sql: str, params: Mapping[str, Any] | None) -> Any:
         import duckdb
@@ -164,7 +165,12 @@ class DuckReader:
         return self._run(sql, params).df()
 
     def arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
-        return self._run(sql, params).to_arrow_table()
+        import duckdb
+
+        try:  # a relation hands over its batches; an execute() result would copy them
+            return self.con.sql(sql, params=used_params(sql, params or {})).to_arrow_table()
+        except duckdb.Error as exc:
+            raise ReadError(one_line(exc)) from exc
 
     def batches(
         self, sql: str, params: Mapping[str, Any] | None = None, rows: int = BATCH_ROWS

@@ -1,0 +1,82 @@
+"""Full-text search over posts, with no extra server: a tantivy index beside a DuckDB
+warehouse (`index.py`), or BigQuery's own search index and SEARCH() (`bigquery.py`).
+The hits' text is read from the warehouse (`posts`), so what comes back is what is there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from polit.search.query import Query, QueryError, parse
+from polit.warehouse.filters import Filters
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from polit.warehouse.read import Reader
+
+SORTS = ("relevance", "new", "old")
+RESULT_COLUMNS = (
+    "board", "post_id", "thread_id", "post_datetime", "subject", "comment", "url", "deleted_at",
+)  # fmt: skip
+
+
+@dataclass
+class SearchResult:
+    total: int  # hits in all (before --limit/--offset)
+    table: pa.Table  # one row per hit of the page, in order: RESULT_COLUMNS + score
+
+
+def search(
+    reader: Reader,
+    text: str,
+    filters: Filters | None = None,
+    sort: str = "relevance",
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchResult:
+    """The posts matching a query (see `query.py` for the language), a page of them."""
+    from polit.search.index import SearchError
+
+    if sort not in SORTS:
+        raise SearchError(f"--sort is one of {', '.join(SORTS)}, not {sort!r}")
+    if limit < 0 or offset < 0:
+        raise SearchError("--limit and --offset are 0 or more")
+    query = _parse(text)
+    filters = filters or Filters()
+    if reader.dialect.name == "bigquery":
+        from polit.search.bigquery import search_bigquery
+
+        return search_bigquery(reader, query, filters, sort, limit, offset)
+    return _search_local(reader, query, filters, sort, limit, offset)
+
+
+def _parse(text: str) -> Query:
+    from polit.search.index import SearchError
+
+    try:
+        return parse(text)
+    except QueryError as exc:
+        raise SearchError(str(exc)) from exc
+
+
+def _search_local(
+    reader: Reader, query: Query, filters: Filters, sort: str, limit: int, offset: int
+) -> SearchResult:
+    from polit.search.index import SearchIndex, index_dir
+
+    index = SearchIndex(index_dir(reader.url))
+    total, hits = index.search(query, filters, sort, limit, offset)
+    boards, ids, scores = (list(x) for x in zip(*hits, strict=True)) if hits else ([], [], [])
+    columns = ", ".join(f"p.{c}" for c in RESULT_COLUMNS)
+    sql = (
+        f"SELECT {columns}, h.score FROM {reader.dialect.table('posts')} AS p JOIN ("
+        "SELECT unnest($boards) AS board, unnest($ids) AS post_id, unnest($scores) AS score,"
+        " unnest($ranks) AS rank) AS h USING (board, post_id) ORDER BY h.rank"
+    )
+    params = {"boards": boards, "ids": ids, "scores": scores, "ranks": list(range(len(ids)))}
+    if not hits:  # DuckDB cannot type empty lists
+        sql = f"SELECT {columns}, 0.0 AS score FROM {reader.dialect.table('posts')} AS p LIMIT 0"
+        params = {}
+    return SearchResult(total, reader.arrow(sql, params))
