@@ -1,6 +1,6 @@
 """Full-text search over posts, with no extra server: a tantivy index beside a DuckDB
 warehouse (`index.py`), or BigQuery's own search index and SEARCH() (`bigquery.py`).
-The hits' text is read from the warehouse (`posts`), so what comes back is what is there.
+Hits come back as Arrow tables (RESULT_SCHEMA), the post text as it is in `posts`.
 """
 
 from __future__ import annotations
@@ -8,18 +8,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from polit.search.query import Query, QueryError, parse
 from polit.warehouse.filters import Filters
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from polit.warehouse.read import Reader
 
 SORTS = ("relevance", "new", "old")
-RESULT_COLUMNS = (
-    "board", "post_id", "thread_id", "post_datetime", "subject", "comment", "url", "deleted_at",
-)  # fmt: skip
+RESULT_SCHEMA = pa.schema([
+    ("board", pa.string()), ("post_id", pa.int64()), ("thread_id", pa.int64()),
+    ("post_datetime", pa.timestamp("us", tz="UTC")), ("subject", pa.string()),
+    ("comment", pa.string()), ("url", pa.string()),
+    ("deleted_at", pa.timestamp("us", tz="UTC")), ("score", pa.float64()),
+])  # fmt: skip
+RESULT_COLUMNS = tuple(RESULT_SCHEMA.names[:-1])
 
 
 @dataclass
@@ -68,15 +72,4 @@ def _search_local(
 
     index = SearchIndex(index_dir(reader.url))
     total, hits = index.search(query, filters, sort, limit, offset)
-    boards, ids, scores = (list(x) for x in zip(*hits, strict=True)) if hits else ([], [], [])
-    columns = ", ".join(f"p.{c}" for c in RESULT_COLUMNS)
-    sql = (
-        f"SELECT {columns}, h.score FROM {reader.dialect.table('posts')} AS p JOIN ("
-        "SELECT unnest($boards) AS board, unnest($ids) AS post_id, unnest($scores) AS score,"
-        " unnest($ranks) AS rank) AS h USING (board, post_id) ORDER BY h.rank"
-    )
-    params = {"boards": boards, "ids": ids, "scores": scores, "ranks": list(range(len(ids)))}
-    if not hits:  # DuckDB cannot type empty lists
-        sql = f"SELECT {columns}, 0.0 AS score FROM {reader.dialect.table('posts')} AS p LIMIT 0"
-        params = {}
-    return SearchResult(total, reader.arrow(sql, params))
+    return SearchResult(total, pa.Table.from_pylist(hits, schema=RESULT_SCHEMA))

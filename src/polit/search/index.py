@@ -1,9 +1,11 @@
 """The local full-text index of a DuckDB warehouse's posts: a tantivy index in a directory
 beside the warehouse file (`data/warehouse.duckdb` → `data/warehouse.search/`).
 
-The index holds each post's words (see `query.py`) with their positions (for phrases) and
-the filter fields; the post text itself is read from the warehouse, which stays the one
-truth. A post is indexed under its key `board/post_id`, so indexing it again replaces it.
+The index holds each post's words (see `query.py`) with their positions (for phrases), the
+filter fields, and the post as a search shows it (`row`: ids, time, subject, comment, url,
+deleted_at), so that a page of hits costs no warehouse scan. It is a copy of `posts` as of
+the last update; every change of a post (a new `loaded_at`) indexes it again. A post is
+indexed under its key `board/post_id`, so indexing it again replaces it.
 
 Updates are incremental: every post whose `loaded_at` (the newest raw row merged into it)
 is later than the index's cursor is indexed again, in one tantivy commit; the cursor is
@@ -22,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import tantivy
 
 from polit.search.query import Query, Term, normalize
@@ -31,11 +34,14 @@ from polit.warehouse.filters import Filters
 from polit.warehouse.read import Reader, ReadError
 
 TOKENIZER = "polit_words"
-FORMAT = 1  # bump when the words or fields change: the index is then rebuilt
+FORMAT = 2  # bump when the words or fields change: the index is then rebuilt
 META = "polit-search.json"
 COLUMNS = (
     "board", "post_id", "thread_id", "subject", "comment", "post_datetime", "deleted_at",
-    "country", "flag", "is_op", "has_file", "loaded_at",
+    "country", "flag", "is_op", "has_file", "url", "loaded_at",
+)  # fmt: skip
+SHOWN = (
+    "board", "post_id", "thread_id", "post_datetime", "subject", "comment", "url", "deleted_at",
 )  # fmt: skip
 HEAP_BYTES = 200_000_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -66,6 +72,7 @@ def schema() -> tantivy.Schema:
     b.add_integer_field("has_file", indexed=True, fast=True)
     b.add_text_field("country", tokenizer_name="raw")
     b.add_text_field("flag", tokenizer_name="raw")
+    b.add_bytes_field("row", stored=True)  # JSON: the post as a search result shows it
     return b.build()
 
 
@@ -176,6 +183,7 @@ class SearchIndex:
             has_file=int(bool(row["has_file"])),
             country=row["country"] or "",
             flag=row["flag"] or "",
+            row=orjson.dumps({c: row[c] for c in SHOWN}, option=orjson.OPT_UTC_Z),
         )
 
     def _write_meta(self, cursor: datetime | None) -> None:
@@ -188,8 +196,8 @@ class SearchIndex:
     def search(
         self, query: Query, filters: Filters, sort: str = "relevance", limit: int = 20,
         offset: int = 0,
-    ) -> tuple[int, list[tuple[str, int, float]]]:  # fmt: skip
-        """(hits in all, [(board, post_id, score)] of the page)."""
+    ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+        """(hits in all, the page: each hit's SHOWN fields and its score)."""
         self.index.reload()
         searcher = self.index.searcher()
         q = self._query(query, filters)
@@ -201,9 +209,12 @@ class SearchIndex:
                                      order_by_field="post_datetime", order=order)  # fmt: skip
         hits = []
         for score, address in result.hits:
-            key = searcher.doc(address)["key"][0]
-            board, _, post_id = key.rpartition("/")
-            hits.append((board, int(post_id), float(score) if sort == "relevance" else 0.0))
+            row = orjson.loads(bytes(searcher.doc(address)["row"][0]))
+            for column in ("post_datetime", "deleted_at"):
+                if row[column] is not None:
+                    row[column] = datetime.fromisoformat(row[column])
+            row["score"] = float(score) if sort == "relevance" else 0.0
+            hits.append(row)
         return int(result.count or 0), hits  # type: ignore[attr-defined]
 
     def _term(self, term: Term) -> tantivy.Query:
