@@ -296,3 +296,39 @@ def search_index(
             s.warehouse, rebuild=rebuild, progress=lambda n: progress.update(task, completed=n)
         )
     out.print(Text(report.summary()), soft_wrap=True)
+
+
+@app.command()
+def docs(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="The directory to write.")] = Path(
+        "docs-site"
+    ),
+    warehouse: WarehouseUrl = None,
+) -> None:
+    """Write the data dictionary: dbt's docs site (every model and column of posts, threads
+    and the marts, with lineage), generated from the dbt project and the warehouse.
+
+    Open DIR/index.html through a web server (`python -m http.server -d DIR`), or
+    DIR/static_index.html (one file) directly. Example: polit docs --out ./docs-site
+    """
+    from polit.transform.runner import DbtError, build_dir, run_dbt
+
+    s = _settings(warehouse=warehouse)
+    with _read_errors():
+        from polit.warehouse.read import open_reader
+
+        open_reader(s.warehouse).close()  # a clear error for a missing warehouse
+    try:
+        work = build_dir(s.warehouse)
+        run_dbt(["docs", "generate", "--static"], s.warehouse, workdir=work, quiet=True)
+    except DbtError as exc:
+        _fail(str(exc).splitlines()[0])
+    import shutil
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in ("index.html", "static_index.html", "manifest.json", "catalog.json"):
+        if (work / "target" / name).is_file():
+            shutil.copyfile(work / "target" / name, out_dir / name)
+            written.append(name)
+    out.print(Text(f"wrote {', '.join(written)} to {out_dir}"), soft_wrap=True)
