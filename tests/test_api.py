@@ -34,7 +34,7 @@ def test_models_convert_to_pandas_and_arrow(warehouse: Path) -> None:
         assert "terms_daily" in wh.tables()
         (live,) = query(
             warehouse, "SELECT count(*) FROM main.posts WHERE deleted_at IS NULL AND is_op"
-        )[0]  # noqa: E501
+        )[0]
         assert wh.posts.filter(deleted="no", op=True).count() == live
         assert len(wh.posts.limit(7).df()) == 7
 
