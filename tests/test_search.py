@@ -19,7 +19,7 @@ from polit.search.bigquery import search_index_ddl, search_sql
 from polit.search.index import SearchError, index_dir, update_index
 from polit.search.query import parse
 from polit.warehouse.filters import Filters, parse_time
-from polit.warehouse.read import DuckReader, open_reader
+from polit.warehouse.read import DuckReader, ReadError, open_reader
 from tests.helpers.built import recording_warehouse
 from tests.helpers.warehouse import query
 
@@ -259,3 +259,30 @@ def test_transform_updates_the_index(recording, tmp_path_factory, tmp_path: Path
     )
     again = polit("transform", "--warehouse", str(path))  # nothing new: nothing indexed
     assert again.returncode == 0 and "0 posts indexed" in again.stdout, again.stderr
+
+
+def test_huge_pages_are_safe(small: Path) -> None:
+    """tantivy sizes its heap by limit + offset: both are capped at the posts indexed."""
+    assert set(ids(small, "nash*", limit=10**12)) == {1, 2, 7}
+    assert ids(small, "nash*", limit=10**12, offset=10**12) == []
+    result = polit("search", "nash*", "--limit", str(10**12), "--offset", "1", "--json",
+                   "--warehouse", str(small))  # fmt: skip
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == 2, result.stderr
+
+
+def test_export_takes_a_search_query(small: Path, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from polit.export import export
+
+    reader = DuckReader(str(small))
+    try:
+        out = tmp_path / "hits.parquet"
+        export(reader, "posts", out, "parquet", Filters(deleted="no"), query='"school shooting"')
+        assert pq.read_table(out)["post_id"].to_pylist() == [6]
+        export(reader, "posts", out, "parquet", Filters(), query="zzzz")
+        assert pq.read_metadata(out).num_rows == 0
+        with pytest.raises(ReadError, match="export posts"):
+            export(reader, "threads", out, "parquet", Filters(), query="nashville")
+    finally:
+        reader.close()

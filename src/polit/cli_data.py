@@ -147,6 +147,10 @@ def export(
     deleted: Deleted = "yes",
     op: Op = None,
     has_file: HasFile = None,
+    query: Annotated[
+        str | None,
+        typer.Option("--query", "-q", help="Only the posts a search for this finds (posts)."),
+    ] = None,
     pseudonymize: Annotated[
         bool,
         typer.Option(
@@ -181,7 +185,9 @@ def export(
                 def tick(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
-                result = run_export(reader, table, out_path, fmt, filters, key, tick)
+                result = run_export(
+                    reader, table, out_path, fmt, filters, key, tick, query=query or ""
+                )
         finally:
             reader.close()
     out.print(

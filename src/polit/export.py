@@ -89,17 +89,28 @@ def pseudonymizer(key: bytes) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
 
 
 def export_sql(
-    reader: Reader, table: str, filters: Filters, keys_sql: str = ""
+    reader: Reader, table: str, filters: Filters, query: str = ""
 ) -> tuple[str, dict[str, Any]]:
     """The query of an export: the table's rows that pass the filters, in key order.
-    `keys_sql` (optional) is a subquery of (board, post_id) to keep (a search's hits)."""
+    `query` (optional, posts only) keeps the posts a search for it finds."""
+    if query and table != "posts":
+        raise ReadError("--query selects posts: export posts")
     if table not in reader.tables():
         models = sorted(t for t in reader.tables() if not t.startswith(("stg_", "int_", "polit_")))
         raise ReadError(f"no table {table!r} in {reader.url}; tables: {', '.join(models)}")
     columns = reader.columns(table)
     where, params = filters.where(reader.dialect, columns)
-    if keys_sql:
-        where += f" AND (board, post_id) IN ({keys_sql})"
+    if query:
+        from polit.search import search
+
+        hits = search(reader, query, filters, limit=2**31 - 1).table
+        keys = [
+            f"{b}/{p}"
+            for b, p in zip(hits["board"].to_pylist(), hits["post_id"].to_pylist(), strict=True)
+        ]
+        key = reader.dialect.in_list("CONCAT(board, '/', CAST(post_id AS STRING))", "hit_keys")
+        where += f" AND {key}" if keys else " AND FALSE"
+        params["hit_keys"] = keys
     order = ORDER.get(table, ())
     sql = f"SELECT * FROM {reader.dialect.table(table)} WHERE {where}"
     if order:
@@ -120,12 +131,13 @@ def export(
     filters: Filters | None = None,
     key: bytes | None = None,
     progress: Callable[[int, int], None] | None = None,
-    keys_sql: str = "",
+    query: str = "",
 ) -> ExportResult:
-    """Write `table` (filtered) to `out`; `key` pseudonymizes. `progress(done, total)`."""
+    """Write `table` (filtered, and for posts those a search for `query` finds) to `out`;
+    `key` pseudonymizes. `progress(done, total)` follows the rows written."""
     if fmt not in FORMATS:
         raise ReadError(f"--format is one of {', '.join(FORMATS)}, not {fmt!r}")
-    sql, params = export_sql(reader, table, filters or Filters(), keys_sql)
+    sql, params = export_sql(reader, table, filters or Filters(), query)
     total = count(reader, sql, params) if progress else 0
     schema, batches = reader.batches(sql, params)
     if key is not None:

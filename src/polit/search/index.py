@@ -17,6 +17,7 @@ from nothing.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,8 +114,10 @@ class SearchIndex:
             raise SearchError(
                 f"no search index at {path}: run `polit search-index` (or `polit transform`) first"
             )
-        if meta is not None and meta.get("format") != FORMAT and not create:
-            raise SearchError(f"the index at {path} is old: run `polit search-index --rebuild`")
+        if meta is not None and meta.get("format") != FORMAT:
+            if not create:
+                raise SearchError(f"the index at {path} is old: run `polit search-index`")
+            shutil.rmtree(path)  # polit's own index (it has META) of an older format: rebuilt
         path.mkdir(parents=True, exist_ok=True)
         self.schema = schema()
         self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
@@ -201,6 +204,10 @@ class SearchIndex:
         self.index.reload()
         searcher = self.index.searcher()
         q = self._query(query, filters)
+        # tantivy sizes its top-k heap by the limit: never more than there are posts
+        offset = min(offset, searcher.num_docs)
+        wanted = min(limit, searcher.num_docs - offset)
+        limit = max(wanted, 1)
         if sort == "relevance":
             result = searcher.search(q, limit=limit, count=True, offset=offset)
         else:
@@ -208,7 +215,7 @@ class SearchIndex:
             result = searcher.search(q, limit=limit, count=True, offset=offset,
                                      order_by_field="post_datetime", order=order)  # fmt: skip
         hits = []
-        for score, address in result.hits:
+        for score, address in result.hits[:wanted]:
             row = orjson.loads(bytes(searcher.doc(address)["row"][0]))
             for column in ("post_datetime", "deleted_at"):
                 if row[column] is not None:
