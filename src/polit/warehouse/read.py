@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 USED = re.compile(r"[$@]([a-z_][a-z0-9_]*)")
-BATCH_ROWS = 64_000
+BATCH_ROWS = 16_384  # rows per record batch: memory per batch, whatever the result
 
 
 class ReadError(WarehouseError):
