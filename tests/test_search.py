@@ -286,3 +286,39 @@ def test_export_takes_a_search_query(small: Path, tmp_path: Path) -> None:
             export(reader, "threads", out, "parquet", Filters(), query="nashville")
     finally:
         reader.close()
+
+
+def test_one_writer_at_a_time(small: Path) -> None:
+    from polit.search.index import SearchIndex
+
+    index = SearchIndex(index_dir(str(small)))
+    writer = index.index.writer(heap_size=20_000_000, num_threads=1)  # another update running
+    try:
+        result = polit("search-index", "--warehouse", str(small))
+        assert result.returncode == 1 and "being updated by another process" in result.stderr
+        assert ids(small, "nashville") == [1]  # searching still works meanwhile
+    finally:
+        writer.rollback()
+        del writer
+
+
+def test_a_killed_update_leaves_a_usable_index(recording, tmp_path_factory, tmp_path) -> None:
+    import signal
+    import time
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(recording_warehouse(recording, tmp_path_factory), path)
+    proc = subprocess.Popen([POLIT, "search-index", "--warehouse", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL  # killed while indexing, not done
+    again = polit("search-index", "--warehouse", str(path))  # the rerun finishes the job
+    assert again.returncode == 0, again.stderr
+    (n,) = query(path, "SELECT count(*) FROM main.posts")[0]
+    assert f"{n:,} posts searchable" in again.stdout
+    expected = truth(path, "list_contains(w, 'nashville')")
+    assert {
+        (h["board"], h["post_id"]) for h in hits("nashville", "--warehouse", str(path))
+    } == expected

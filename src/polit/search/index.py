@@ -153,7 +153,15 @@ class SearchIndex:
             f"SELECT {', '.join(COLUMNS)} FROM {reader.dialect.table('posts')} WHERE {where}"
         )
         _, batches = reader.batches(sql, params, rows=20_000)
-        writer = self.index.writer(heap_size=HEAP_BYTES, num_threads=1)
+        try:
+            writer = self.index.writer(heap_size=HEAP_BYTES, num_threads=1)
+        except ValueError as exc:
+            if "LockBusy" not in str(exc):
+                raise
+            raise SearchError(
+                f"{self.path} is being updated by another process (polit transform or "
+                "search-index?); try again when it is done"
+            ) from exc
         if rebuild:
             writer.delete_all_documents()
         newest, n = cursor, 0
