@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pytest
@@ -322,3 +323,29 @@ def test_a_killed_update_leaves_a_usable_index(recording, tmp_path_factory, tmp_
     assert {
         (h["board"], h["post_id"]) for h in hits("nashville", "--warehouse", str(path))
     } == expected
+
+
+def test_bigquery_search_index_is_created_once_by_search_index(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from polit.cli import app
+
+    ran: list[str] = []
+
+    class Client:
+        def __init__(self, project: str | None = None) -> None:
+            pass
+
+        def query(self, sql: str) -> object:
+            ran.append(sql)
+            return SimpleNamespace(result=lambda: None)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr("google.cloud.bigquery.Client", Client)
+    result = CliRunner().invoke(app, ["search-index", "--warehouse", "bigquery://proj/ds"])
+    assert result.exit_code == 0, result.output
+    assert ran == [search_index_ddl("proj.ds.posts")]
+    tree = sqlglot.parse_one(ran[0], dialect="bigquery")
+    assert "IF NOT EXISTS" in ran[0] and tree is not None

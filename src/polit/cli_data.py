@@ -286,16 +286,27 @@ def search_index(
         bool, typer.Option("--rebuild", help="Index every post again, from nothing.")
     ] = False,
 ) -> None:
-    """Bring the local search index up to date with the warehouse's posts (DuckDB only;
-    `polit transform` does this after every run). Posts changed since the last update are
-    indexed again; --rebuild starts from nothing.
+    """Bring the local search index up to date with the warehouse's posts (`polit
+    transform` does this after every run). Posts changed since the last update are indexed
+    again; --rebuild starts from nothing. On BigQuery it creates the search index on posts
+    once (BigQuery keeps it current).
     Example: polit search-index --warehouse ./data/warehouse.duckdb --rebuild
     """
     from rich.progress import Progress
 
     from polit.search.index import update_index
+    from polit.warehouse.base import parse_url
 
     s = _settings(warehouse=warehouse)
+    with _read_errors():
+        target = parse_url(s.warehouse)
+    if target.kind == "bigquery":
+        from polit.search.bigquery import create_search_index
+
+        create_search_index(target.project, target.dataset)
+        out.print(Text(f"search index ready on {target.project}.{target.dataset}.posts "
+                       "(BigQuery keeps it current)"), soft_wrap=True)  # fmt: skip
+        return
     with _read_errors(), Progress(console=err, transient=True) as progress:
         task = progress.add_task("indexing posts", total=None)
         report = update_index(

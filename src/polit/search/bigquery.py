@@ -103,3 +103,17 @@ def search_bigquery(
     table = reader.arrow(sql, params)
     total = table["total"][0].as_py() if table.num_rows else 0
     return SearchResult(int(total), table.drop_columns(["total"]))
+
+
+def create_search_index(project: str, dataset: str) -> str:
+    """Create the search index once (`polit search-index`); BigQuery then keeps it current
+    as `posts` changes. Returns the DDL it ran."""
+    from google.cloud import bigquery
+
+    ddl = search_index_ddl(f"{project}.{dataset}.posts")
+    client = bigquery.Client(project=project)
+    try:
+        client.query(ddl).result()
+    finally:
+        client.close()
+    return ddl
