@@ -215,7 +215,7 @@ def test_clear_errors(small: Path, tmp_path: Path) -> None:
 
 
 def test_help_has_examples() -> None:
-    for command in ("search", "search-index", "export", "sql"):
+    for command in ("search", "search-index", "export", "sql", "docs"):
         result = polit(command, "--help")
         assert result.returncode == 0 and f"Example: polit {command}" in result.stdout
 

@@ -160,9 +160,10 @@ def export(
         ),
     ] = False,
 ) -> None:
-    """Write a model of the warehouse to a file: one row per post (posts), per thread
-    (threads) or per mart row, streamed in constant memory.
+    """Write posts, threads or a mart to a Parquet, CSV or NDJSON file.
 
+    One row per post (posts), per thread (threads) or per mart row, streamed in constant
+    memory.
     The filters apply where the table has the column (--from/--to: post_datetime,
     created_at, hour or day). The file appears whole when done, never half-written.
     Example: polit export posts --board pol --from 2023-03-27 --format csv --out pol.csv
@@ -286,9 +287,10 @@ def search_index(
         bool, typer.Option("--rebuild", help="Index every post again, from nothing.")
     ] = False,
 ) -> None:
-    """Bring the local search index up to date with the warehouse's posts (`polit
-    transform` does this after every run). Posts changed since the last update are indexed
-    again; --rebuild starts from nothing. On BigQuery it creates the search index on posts
+    """Bring the search index up to date with the warehouse's posts.
+
+    `polit transform` does this after every run. Posts changed since the last update are
+    indexed again; --rebuild starts from nothing. On BigQuery it creates the search index on posts
     once (BigQuery keeps it current).
     Example: polit search-index --warehouse ./data/warehouse.duckdb --rebuild
     """
@@ -322,9 +324,9 @@ def docs(
     ),
     warehouse: WarehouseUrl = None,
 ) -> None:
-    """Write the data dictionary: dbt's docs site (every model and column of posts, threads
-    and the marts, with lineage), generated from the dbt project and the warehouse.
+    """Write the data dictionary: dbt's docs site, every model and column described.
 
+    Posts, threads and the marts, with lineage, from the dbt project and the warehouse.
     Open DIR/index.html through a web server (`python -m http.server -d DIR`), or
     DIR/static_index.html (one file) directly. Example: polit docs --out ./docs-site
     """
