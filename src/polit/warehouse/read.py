@@ -121,6 +121,11 @@ class Reader(Protocol):
         """Raise ReadError unless `sql` is one query that changes nothing."""
         ...
 
+    def limit_memory(self, megabytes: int) -> None:
+        """Cap what the engine keeps in memory (DuckDB caches every block it reads, up to
+        80% of RAM by default: a stream through a big table would grow with it)."""
+        ...
+
     def tables(self) -> set[str]:
         """Names of the tables and views next to `posts` (the models' schema/dataset)."""
         ...
@@ -196,6 +201,9 @@ class DuckReader:
         kind = statements[0].type
         if kind not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
             raise ReadError(f"only queries are allowed here (this is a {kind.name} statement)")
+
+    def limit_memory(self, megabytes: int) -> None:
+        self.con.execute(f"SET memory_limit = '{int(megabytes)}MB'")
 
     def tables(self) -> set[str]:
         rows = self.con.execute(
@@ -274,6 +282,9 @@ class BigQueryReader:
         kind = getattr(job, "statement_type", None)
         if kind != "SELECT":
             raise ReadError(f"only queries are allowed here (this is a {kind} statement)")
+
+    def limit_memory(self, megabytes: int) -> None:
+        pass  # the query runs in BigQuery; results arrive a page at a time
 
     def tables(self) -> set[str]:
         return {t.table_id for t in self.client.list_tables(f"{self.project}.{self.dataset}")}
