@@ -34,6 +34,7 @@ from bench import (
     log,
     merge_cost,
     scale,
+    search,
     throughput,
 )
 
@@ -45,6 +46,7 @@ SECTIONS: dict[str, ModuleType] = {
     coverage.NAME: coverage,
     scale.NAME: scale,
     hourly.NAME: hourly,
+    search.NAME: search,
 }
 COMMAND = "make bench"
 

@@ -331,4 +331,11 @@ def run() -> None:  # pragma: no cover
     sys.exit(app())
 
 
-from polit import cli_cost, cli_import, cli_insights, cli_lake, cli_warehouse  # noqa: E402,F401
+from polit import (  # noqa: E402,F401
+    cli_cost,
+    cli_data,
+    cli_import,
+    cli_insights,
+    cli_lake,
+    cli_warehouse,
+)

@@ -85,6 +85,9 @@ def _transform(
         s.warehouse, full_refresh=full_refresh, select=select, full_tests=full_tests
     )
     out.print(report.summary())
+    from polit.cli_data import update_search_index
+
+    update_search_index(s.warehouse)
 
 
 @app.command()
