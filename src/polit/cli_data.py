@@ -46,9 +46,11 @@ def sql(
 ) -> None:
     """Query the warehouse read-only and print the result (a table, CSV or JSON lines).
 
-    Tables: posts, threads and the insight marts (`polit sql "show tables"`). Statements
-    that would change anything are refused. Results are streamed: CSV and JSON work for
-    any size. Example: polit sql "select board, count(*) from posts group by 1" --csv
+    Tables: posts, threads and the insight marts (`polit sql "show tables"`).
+    Statements that would change anything are refused. Results are streamed: CSV
+    and JSON work for any size.
+
+    Example: polit sql "select board, count(*) from posts group by 1" --csv
     """
     from polit.export import write_csv, write_ndjson
     from polit.warehouse.read import open_reader
@@ -162,10 +164,11 @@ def export(
 ) -> None:
     """Write posts, threads or a mart to a Parquet, CSV or NDJSON file.
 
-    One row per post (posts), per thread (threads) or per mart row, streamed in constant
-    memory.
-    The filters apply where the table has the column (--from/--to: post_datetime,
-    created_at, hour or day). The file appears whole when done, never half-written.
+    One row per post (posts), per thread (threads) or per mart row, streamed in
+    constant memory. The filters apply where the table has the column
+    (--from/--to: post_datetime, created_at, hour or day). The file appears
+    whole when done, never half-written.
+
     Example: polit export posts --board pol --from 2023-03-27 --format csv --out pol.csv
     """
     from rich.progress import Progress
@@ -221,10 +224,12 @@ def search(
 ) -> None:
     """Search the subject and comment of posts, deleted ones included (--deleted no).
 
-    All words must appear; "a phrase" its words in a row; a OR b either; -word excludes;
-    nash* is a prefix. Case and accents do not matter; a word is letters with inner
-    apostrophes, as in the term marts. Locally the index (beside the DuckDB file) is updated
-    by `polit transform`; `polit search-index` updates or rebuilds it.
+    All words must appear; "a phrase" its words in a row; a OR b either; -word
+    excludes; nash* is a prefix. Case and accents do not matter; a word is
+    letters with inner apostrophes, as in the term marts. Locally the index
+    (beside the DuckDB file) is updated by `polit transform`; `polit search-
+    index` updates or rebuilds it.
+
     Example: polit search '"school shooting" nashville -hoax' --board pol --sort new --json
     """
     from polit.search import search as run_search
@@ -289,9 +294,10 @@ def search_index(
 ) -> None:
     """Bring the search index up to date with the warehouse's posts.
 
-    `polit transform` does this after every run. Posts changed since the last update are
-    indexed again; --rebuild starts from nothing. On BigQuery it creates the search index on posts
-    once (BigQuery keeps it current).
+    `polit transform` does this after every run. Posts changed since the last
+    update are indexed again; --rebuild starts from nothing. On BigQuery it
+    creates the search index on posts once (BigQuery keeps it current).
+
     Example: polit search-index --warehouse ./data/warehouse.duckdb --rebuild
     """
     from rich.progress import Progress
@@ -326,9 +332,11 @@ def docs(
 ) -> None:
     """Write the data dictionary: dbt's docs site, every model and column described.
 
-    Posts, threads and the marts, with lineage, from the dbt project and the warehouse.
-    Open DIR/index.html through a web server (`python -m http.server -d DIR`), or
-    DIR/static_index.html (one file) directly. Example: polit docs --out ./docs-site
+    Posts, threads and the marts, with lineage, from the dbt project and the
+    warehouse. Open DIR/index.html through a web server (`python -m http.server
+    -d DIR`), or DIR/static_index.html (one file) directly.
+
+    Example: polit docs --out ./docs-site
     """
     from polit.transform.runner import DbtError, build_dir, run_dbt
 

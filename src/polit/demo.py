@@ -76,7 +76,9 @@ def run_demo(
     console.print(f"    {built.summary()}")
     for line in headline_counts(warehouse_path):
         console.print(f"    {line}")
-    console.print(f'    query it with: duckdb {warehouse_path} "select * from main.posts limit 5"')
+    console.print(
+        f'    query it with: polit sql "select * from posts limit 5" --warehouse {warehouse_path}'
+    )
     report_path = write_demo_report(warehouse_path, workdir / "report.html")
     console.print(f"[bold]report[/] {report_path}: one HTML file, open it in any browser")
     console.print(
