@@ -201,7 +201,7 @@ def test_no_markup_from_data_in_the_app() -> None:
     for unsafe in ("unsafe_allow_html", "components.html", "st.write("):
         assert unsafe not in source
     assert re.findall(r"st\.html\((.*?)\)\n", source) == [
-        'f"<style>{TILES_STYLE}</style>{navigation(boards, filters)}{fragment}"'
+        'f"<style>{TILES_STYLE}</style>{navigation(boards, filters, data)}{fragment}"'
     ]
     markdown_args = re.findall(r"\.(?:markdown|caption|subheader|title)\((.*?)\)", source)
     assert sorted(markdown_args) == sorted(
