@@ -7,15 +7,17 @@ from typing import Any
 
 # For each <svg class="marks"> in the page: the texts that leave its box, and the pairs
 # of labels of one axis that overlap (each as its text). Boxes are the browser's own
-# (getBoundingClientRect); half a pixel of rounding is allowed.
+# (getBoundingClientRect), which hold the line's leading as well as the glyphs: a text may
+# reach SLACK px past the chart's edge (a clipped label is a whole letter out, 6 px or more).
 MEASURE = """
 (svgs) => svgs.map((svg) => {
+  const SLACK = 3;
   const box = svg.getBoundingClientRect();
   const texts = [...svg.querySelectorAll('text')].filter((t) => t.textContent.trim());
   const outside = texts.filter((t) => {
     const r = t.getBoundingClientRect();
-    return r.left < box.left - 0.5 || r.right > box.right + 0.5
-        || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5;
+    return r.left < box.left - SLACK || r.right > box.right + SLACK
+        || r.top < box.top - SLACK || r.bottom > box.bottom + SLACK;
   }).map((t) => t.textContent);
   const overlaps = [];
   for (const axis of svg.querySelectorAll('.role-axis-label')) {
