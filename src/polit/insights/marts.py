@@ -142,7 +142,8 @@ OBSERVED = """
     SELECT MIN(CASE WHEN hour >= $start AND hour < $end THEN hour END) AS first_hour,
            MAX(CASE WHEN hour >= $start AND hour < $end THEN hour END) AS last_hour,
            MAX(hour) AS newest_hour, MIN(first_seen_at) AS first_observed,
-           MAX(last_observed_at) AS last_observed
+           MAX(last_observed_at) AS last_observed,
+           COUNT(*) - COUNT(first_seen_at) AS unobserved_hours
     FROM {activity_hourly} WHERE board = $board"""
 # per board and day of posting: the days with posts and what the crawl saw of them
 BOARD_DAYS = """
@@ -243,12 +244,15 @@ def board_of(name: str, days: pd.DataFrame) -> Board:
     >>> b = board_of("pol", rows.assign(first_observed=t(29, 0)))  # the crawler's clock, later
     >>> (b.first_day.day, b.last_day.day, b.observed)
     (26, 27, None)
+    >>> board_of("pol", rows.assign(first_observed=[None, t(27, 8), t(27, 8)])).observed is None
+    True
     """
     days = days.sort_values("day")
     posts = int(days["posts"].sum())
     first_seen, last_seen = days["first_observed"].min(), days["last_observed"].max()
     last_post = pd.Timestamp(days["last_hour"].max()) + pd.Timedelta(hours=1)
-    on_clock = pd.notna(first_seen) and pd.notna(last_seen)
+    # hours built before the mart had these columns have none (until a full refresh)
+    on_clock = bool(days["first_observed"].notna().all()) and pd.notna(last_seen)
     on_clock = bool(on_clock and first_seen <= last_post + CLOCK_SLACK)
     observed = (_utc(first_seen), _utc(last_seen)) if on_clock else None
     posting = {_day(d) for d in days["day"]}
@@ -353,8 +357,10 @@ def observations(df: pd.DataFrame, filters: Filters) -> dict[str, Any]:
     first_hour, last_hour, newest = value("first_hour"), value("last_hour"), value("newest_hour")
     first_seen, last_seen = value("first_observed"), value("last_observed")
     hour = timedelta(hours=1)
+    unobserved = row.get("unobserved_hours")
     on_clock = (
         first_seen is not None and last_seen is not None and newest is not None
+        and not (pd.notna(unobserved) and int(unobserved) > 0)
         and first_seen <= newest + hour + CLOCK_SLACK
     )  # fmt: skip
     covered = None
