@@ -5,7 +5,9 @@ text, each crawled from a replay server into one lake, then `load` and `transfor
 
 On /int/, the OP's subject and two comments hold markup and a `javascript:` link, ten
 posts quote them (so they are the most quoted posts), and the same file (one md5) is
-posted twice under a hostile name (so it is a repeated image)."""
+posted twice under a hostile name (so it is a repeated image). It also has what makes
+charts lie or labels overflow: an old sticky (2017) whose OP has no subject, long country
+and meme flag names, and long link domains."""
 
 from __future__ import annotations
 
@@ -25,6 +27,12 @@ JS_LINK = "javascript:window.__xss=1"
 OP, SECOND = 1000, 1001
 T0 = 1679871600  # 2023-03-26T23:00Z, before the recording's snapshots (hourly from 00:00)
 MD5 = "aG9zdGlsZWhvc3RpbGUxMg=="
+STICKY = 900
+STICKY_TIME = 1500000000  # 2017-07-14
+STICKY_TEXT = "Welcome to /int/.\n\nRead   the rules before posting."
+LONG_COUNTRY = "Saint Vincent and the Grenadines"
+LONG_FLAG = "White Supremacist"
+LONG_DOMAINS = ("files.catbox.moe", "a-rather-long-subdomain.of-some-news-site.example.co.uk")
 
 
 def _escaped(text: str) -> str:
@@ -51,17 +59,26 @@ def hostile_posts(upto: int) -> list[dict]:
     for i in range(10):
         no = 1002 + i
         target = OP if i % 2 == 0 else SECOND
+        country = ("GB", "United Kingdom") if i % 2 else ("VC", LONG_COUNTRY)
         posts.append(
-            post(no, OP, time=T0 + 120 + 600 * i, country="GB", country_name="United Kingdom",
+            post(no, OP, time=T0 + 120 + 600 * i, country=country[0], country_name=country[1],
+                 board_flag="WP", flag_name=LONG_FLAG,
                  com=f"{_quote(target)}<br>{_quote(SECOND if target == OP else OP)}<br>"
-                 f"reply number {i} about the thread https://example.com/page{i}")
+                 f"reply number {i} about the thread https://example.com/page{i} "
+                 f"https://{LONG_DOMAINS[i % 2]}/x{i}")
         )  # fmt: skip
     return [p for p in posts if p["no"] <= upto]
 
 
+def sticky_posts() -> list[dict]:
+    """An old sticky: its OP has no subject, only a comment (as served: HTML)."""
+    com = _escaped(STICKY_TEXT).replace("\n", "<br>")
+    return [post(STICKY, time=STICKY_TIME, sticky=1, closed=1, com=com)]
+
+
 def hostile_recording(out: Path) -> Path:
-    """Three snapshots: the thread growing, so the crawl sees it change."""
-    snapshots = [{OP: hostile_posts(upto)} for upto in (1003, 1007, 1011)]
+    """Three snapshots: the thread growing, so the crawl sees it change; the sticky stays."""
+    snapshots = [{STICKY: sticky_posts(), OP: hostile_posts(upto)} for upto in (1003, 1007, 1011)]
     return write_recording(out, snapshots, board=HOSTILE_BOARD)
 
 
@@ -69,7 +86,8 @@ def build_warehouse(work: Path) -> Path:
     """Both boards crawled into one lake, loaded into a new DuckDB file and transformed;
     returns the file."""
     lake = work / "lake"
-    simulate(work / "pol-recording", hours=3, seed=5, posts_per_hour=3000, cadence_minutes=20)
+    simulate(work / "pol-recording", hours=9, seed=5, posts_per_hour=1500, cadence_minutes=30)
+    # nine hours: reply shares count posts six hours old (marts.ANSWER_HOURS)
     # on the replayed boards' clocks (like `polit demo`): deletions and archivings are dated
     # in the same hours as the posts
     replay_crawl(work / "pol-recording", lake, board_clock=True)

@@ -16,9 +16,13 @@ import duckdb
 import pytest
 from bench.dashboard import chromium, dashboard_server, open_rendered
 
+from polit.insights import marts
 from polit.insights.dashboard import APP, streamlit_options
+from polit.insights.report import heading
+from polit.insights.sources import open_source
 from polit.insights.tiles import TILES
-from tests.insights_data import HOSTILE_BOARD, IMG, JS_LINK, SCRIPT
+from tests.chart_boxes import label_problems, svg_page
+from tests.insights_data import HOSTILE_BOARD, IMG, JS_LINK, LONG_FLAG, SCRIPT
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -173,6 +177,47 @@ def test_hostile_text_stays_text_in_the_interactive_view(dashboard: str, browser
         page.context.close()
 
 
+def _heading(warehouse: Path, board: str) -> str:
+    source = open_source(str(warehouse))
+    try:
+        chosen = next(b for b in marts.boards(source) if b.name == board)
+        return heading(marts.load_insights(source, chosen.last(None)))
+    finally:
+        source.close()
+
+
+@pytest.mark.parametrize("view", ["static", "interactive"])
+def test_labels_fit_and_the_span_is_stated(
+    view: str, dashboard: str, browser: Any, insights_warehouse: Path
+) -> None:
+    """/int/ (an old sticky, long flag names and domains), all days: the page states the
+    span observed; in Chromium every chart's texts lie inside its box and no tick labels
+    overlap (the static view's SVG images measured inline, the interactive view's live)."""
+    query = f"?board={HOSTILE_BOARD}&days=all" + ("&charts=interactive" if view != "static" else "")
+    page, _, errors = open_rendered(browser, f"{dashboard}/{query}")
+    try:
+        assert errors == []
+        assert _heading(insights_warehouse, HOSTILE_BOARD) in page.inner_text("body")
+        if view == "static":
+            svgs = page.eval_on_selector_all(
+                ".charts img", "(imgs) => imgs.map((i) => atob(i.src.split(',')[1]))"
+            )
+            measured = svg_page(browser, svgs)
+            found = label_problems(measured)
+            measured.close()
+        else:
+            found = label_problems(page, '[data-testid="stVegaLiteChart"] svg.marks')
+            svgs = page.eval_on_selector_all(
+                '[data-testid="stVegaLiteChart"] svg.marks', "(s) => s.map((x) => x.outerHTML)"
+            )
+        assert len(found) >= 10 and all(f["texts"] > 3 for f in found)
+        assert [f for f in found if f["outside"] or f["overlaps"]] == []
+        assert any(LONG_FLAG in s for s in svgs)
+        assert not any("2017" in s for s in svgs)  # the sticky's year is not on any axis
+    finally:
+        page.context.close()
+
+
 def test_binds_to_localhost_by_default(dashboard: str) -> None:
     port = int(dashboard.rsplit(":", 1)[1])
     listening = []
@@ -201,12 +246,13 @@ def test_no_markup_from_data_in_the_app() -> None:
     for unsafe in ("unsafe_allow_html", "components.html", "st.write("):
         assert unsafe not in source
     assert re.findall(r"st\.html\((.*?)\)\n", source) == [
-        'f"<style>{TILES_STYLE}</style>{navigation(boards, filters)}{fragment}"'
+        'f"<style>{TILES_STYLE}</style>{navigation(boards, filters, data)}{fragment}"'
     ]
-    markdown_args = re.findall(r"\.(?:markdown|caption|subheader|title)\((.*?)\)", source)
+    # (the regex stops at the first ")"; why_empty gives fixed text)
+    markdown_args = re.findall(r"\.(?:markdown|caption|subheader|title|info)\((.*?)\)", source)
     assert sorted(markdown_args) == sorted(
         ['f"**{table.title}**"', "tile.caption", "tile.title, anchor=False", '"polit"',
-         '"polit insights", anchor=False', '"warehouse"']
+         '"polit insights", anchor=False', '"warehouse"', "spec.why_empty(data"]
     )  # fmt: skip
 
 

@@ -31,6 +31,7 @@ LEXICON = {row["word"]: float(row["valence"]) for row in csv.DictReader(
     (SEEDS / "vader_lexicon.csv").open())}  # fmt: skip
 URL = re.compile(r"(?:https?://|www\.)\S+")
 QUOTE = re.compile(r">>\S*")
+SPACES = re.compile(r"[\t\n\f\r ]+")  # RE2's \s
 
 
 def _build(lake: Path, work: Path) -> Path:
@@ -71,6 +72,7 @@ def _open(path: Path) -> SimpleNamespace:
 
 COLUMNS = (
     "board", "post_id", "thread_id", "is_op", "poster_id", "post_datetime", "deleted_at",
+    "first_seen_at", "last_observed_at",
     "subject", "comment", "quotes", "links", "country", "country_name", "flag", "flag_name",
     "troll_country", "file_md5", "file_name", "file_extension", "file_size",
 )  # fmt: skip
@@ -99,17 +101,22 @@ def edges(posts: list[SimpleNamespace]) -> set[tuple[str, int, int]]:
 @pytest.mark.parametrize("board", ["recorded", "synthetic"])
 def test_activity_per_hour(board, request):
     wh = request.getfixturevalue(board)
-    expect: dict[datetime, list] = defaultdict(lambda: [0, 0, set()])
+    expect: dict[datetime, list] = defaultdict(lambda: [0, 0, set(), [], []])
     for p in dated(wh.posts):
         row = expect[hour(p.post_datetime)]
         row[0] += 1
         row[1] += bool(p.is_op)
         if p.poster_id is not None:
             row[2].add(p.poster_id)
-    got = {h: (n, t, a) for h, n, t, a in wh.rows(
-        "select hour, posts, new_threads, active_posters from activity_hourly")}  # fmt: skip
-    assert got == {h: (n, t, len(ids)) for h, (n, t, ids) in expect.items()}
-    assert sum(n for n, _, _ in got.values()) > 10_000
+        row[3].append(p.first_seen_at)
+        row[4].append(p.last_observed_at)
+    got = {h: (n, t, a, f, last) for h, n, t, a, f, last in wh.rows(
+        "select hour, posts, new_threads, active_posters, first_seen_at, last_observed_at"
+        " from activity_hourly")}  # fmt: skip
+    assert got == {
+        h: (n, t, len(ids), min(first), max(last)) for h, (n, t, ids, first, last) in expect.items()
+    }
+    assert sum(n for n, *_ in got.values()) > 10_000
 
 
 # -- flags ------------------------------------------------------------------------------------
@@ -145,6 +152,30 @@ def post_terms(post: SimpleNamespace) -> Counter[tuple[str, str]]:
     return terms
 
 
+def test_stopwords_cover_the_languages_of_pol():
+    """Common function words of each language /pol/ posts in (the ones the rising terms
+    showed: und, att, det); English content words other lists hold stay terms."""
+    languages = {
+        "en": "the and of new", "de": "und der nicht ist", "sv": "att och det inte",
+        "nl": "het een niet", "es": "los que pero", "fr": "les des pas", "it": "della che non",
+        "pt": "uma com para não", "pl": "nie jest się",
+    }  # fmt: skip
+    for language, common in languages.items():
+        missing = set(common.split()) - STOPWORDS
+        assert not missing, (language, missing)
+    assert len(STOPWORDS) > 4000
+    assert not {"war", "trump", "white", "russia"} & STOPWORDS
+
+
+def test_stopwords_seed_is_what_stopwords_iso_gives():
+    """dbt/seeds/stopwords.csv is dbt/scripts/stopwords.py's output (stopwordsiso needed)."""
+    pytest.importorskip("stopwordsiso")
+    import runpy
+
+    script = runpy.run_path(str(ROOT / "dbt" / "scripts" / "stopwords.py"))
+    assert (SEEDS / "stopwords.csv").read_text(encoding="utf-8") == script["seed_csv"]()
+
+
 def test_terms_per_day_and_trending(recorded):
     daily: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     hourly: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
@@ -158,6 +189,12 @@ def test_terms_per_day_and_trending(recorded):
         "select day, term_kind, term, mentions, posts from terms_daily")}  # fmt: skip
     assert got == {key: tuple(v) for key, v in daily.items() if v[1] >= 2}
     assert ("word", "nashville") in {(k, t) for _, k, t in got}  # the news of 2023-03-27
+    # pairs of one word twice ("desu desu") are in the posts, and never a term
+    repeated = [a for p in dated(recorded.posts) for a, b in pairwise(words(p))
+                if a == b and a not in STOPWORDS]  # fmt: skip
+    assert len(repeated) > 10
+    assert not [t for _, k, t in got if k == "bigram" and t.split()[0] == t.split()[1]]
+    assert not set(t for _, k, t in got if k == "word") & STOPWORDS
 
     # trending: the last 6 hours with posts against the 48 before them (dbt_project vars)
     newest = max(hour(p.post_datetime) for p in dated(recorded.posts))
@@ -207,6 +244,43 @@ def test_thread_activity(recorded):
         assert math.isclose(pph, n / max(hours, 1 / 60))
     states = Counter(v[0] for v in got.values())
     assert states["archived"] == 984 and states["live"] > 0  # as the recording has them
+
+
+def test_thread_topics_fall_back_to_the_op_comment(recorded):
+    """A thread without a subject is titled by the first 80 characters of its OP's
+    comment, whitespace collapsed (as 4chan's catalog does)."""
+    ops = {p.thread_id: p for p in recorded.posts if p.is_op}
+    got = dict(recorded.rows("select thread_id, topic from thread_activity"))
+    expect = {}
+    for tid in got:
+        subject, comment = (ops[tid].subject or "").strip(" "), ops[tid].comment or ""
+        expect[tid] = subject or SPACES.sub(" ", comment).strip(" ")[:80] or None
+    assert got == expect
+    untitled = [t for t in got if not (ops[t].subject or "").strip()]
+    assert len(untitled) > 400 and all(got[t] for t in untitled if ops[t].comment)  # 511
+
+
+def test_empty_tiles_say_why(recorded):
+    """The recording's posts carry no flag fields: the flag charts say so, rather than
+    "no data in these days"."""
+    from polit.insights import marts
+    from polit.insights.sources import open_source
+    from polit.insights.tiles import TILES
+
+    source = open_source(str(recorded.path))
+    try:
+        board = next(b for b in marts.boards(source) if b.name == "pol")
+        data = marts.load_insights(source, board.last(None))
+    finally:
+        source.close()
+    assert recorded.rows("select count(*) from posts where country is not null"
+                         " or flag is not null or troll_country is not null") == [(0,)]  # fmt: skip
+    flags = next(t for t in TILES if t.name == "flags")
+    reasons = [c.why_empty(data) for c in flags.charts if c.build(data) is None]
+    assert reasons == [
+        "no country flags: this board's posts have no such field",
+        "no meme flags: this board's posts have no such field",
+    ]
 
 
 def test_replies_most_quoted_and_share_without_reply(recorded):

@@ -8,11 +8,12 @@ import base64
 import html
 import re
 import shutil
-from datetime import date
+from datetime import UTC, date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
 
+import altair as alt
 import duckdb
 import pandas as pd
 import pytest
@@ -21,11 +22,22 @@ from bench.dashboard import chromium
 from typer.testing import CliRunner
 
 from polit.cli import app
-from polit.insights import marts
+from polit.insights import charts, marts
+from polit.insights.report import chart_svg, heading, render_report
 from polit.insights.sources import BigQuerySource, open_source
-from polit.insights.tiles import TILES
+from polit.insights.tiles import TILES, headline
 from polit.warehouse.duck import DuckWarehouse
-from tests.insights_data import HOSTILE_BOARD, IMG, JS_LINK, SCRIPT
+from tests.chart_boxes import label_problems, svg_page
+from tests.insights_data import (
+    HOSTILE_BOARD,
+    IMG,
+    JS_LINK,
+    LONG_DOMAINS,
+    LONG_FLAG,
+    SCRIPT,
+    STICKY,
+    STICKY_TEXT,
+)  # fmt: skip
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 BIG_TABLES = {"posts", "threads", "post_tone", "reply_edges"}
@@ -109,7 +121,7 @@ def test_report_draws_every_chart(pol_report: str, insights_warehouse: Path) -> 
     tags = parse(pol_report)
     images = [a for t, a in tags.tags if t == "img"]
     assert len(images) == sum(len(t.charts) for t in TILES)  # every chart drawn
-    assert "no data in these days" not in pol_report
+    assert 'class="empty"' not in pol_report
     source = open_source(str(insights_warehouse))
     try:
         board = next(b for b in marts.boards(source) if b.name == "pol")
@@ -177,7 +189,8 @@ def test_report_in_chromium(int_report: Path, pol_report: str, tmp_path: Path) -
 def test_queries_name_only_marts() -> None:
     assert not BIG_TABLES & set(marts.MARTS)
     used = set().union(*(marts.referenced_tables(q) for q in marts.QUERIES.values()))
-    used |= marts.referenced_tables(marts.BOARDS) | marts.referenced_tables(marts.SPAN)
+    for extra in (marts.BOARD_DAYS, marts.SPAN, marts.OBSERVED):
+        used |= marts.referenced_tables(extra)
     assert used == set(marts.MARTS)
 
 
@@ -248,12 +261,14 @@ def test_bigquery_queries_parse_and_bind_typed_parameters(monkeypatch) -> None:
     source = open_source("bigquery://proj/ds")
     assert isinstance(source, BigQuerySource)
     filters = marts.Filters("pol", date(2023, 3, 21), date(2023, 3, 27))
+    assert marts.boards(source) == []  # no rows
     data = marts.load_insights(source, filters)
     assert set(data.frames) == set(marts.QUERIES)
     client: FakeClient = source.client  # type: ignore[assignment]
-    assert len(client.queries) == len(marts.QUERIES) + 1  # + the span
+    client.queries.pop(0)  # the boards' days
+    assert len(client.queries) == len(marts.QUERIES) + 2  # + the span and the observations
     for grain in ("hour", "day"):
-        for name in marts.QUERIES:
+        for name in [*marts.QUERIES, "span", "observed"]:
             sqlglot.parse_one(marts.query_sql(source, name, grain), dialect="bigquery")
     for sql, params in client.queries:
         tree = sqlglot.parse_one(sql, dialect="bigquery")
@@ -264,5 +279,149 @@ def test_bigquery_queries_parse_and_bind_typed_parameters(monkeypatch) -> None:
         assert params["board"] == ("STRING", "pol")
         for name, (kind, _) in params.items():
             expected = {"start": "TIMESTAMP", "end": "TIMESTAMP", "first_day": "DATE",
-                        "last_day": "DATE", "board": "STRING"}[name]  # fmt: skip
+                        "last_day": "DATE", "board": "STRING",
+                        "answerable_before": "TIMESTAMP"}[name]  # fmt: skip
             assert kind == expected
+
+
+# -- honest ranges, axes and labels -----------------------------------------------------------
+def _svgs(document: str) -> list[str]:
+    found = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', document)
+    return [base64.b64decode(s).decode() for s in found]
+
+
+def _load(warehouse: Path, board: str, days: int | None) -> marts.Insights:
+    source = open_source(str(warehouse))
+    try:
+        chosen = next(b for b in marts.boards(source) if b.name == board)
+        return marts.load_insights(source, chosen.last(days))
+    finally:
+        source.close()
+
+
+def test_days_span_the_collection_not_an_old_sticky(insights_warehouse: Path) -> None:
+    """/int/ holds a sticky from 2017: "all days" runs from the day of the posts of the
+    threads on the board when collection started, not from 2017, and the title states the
+    span observed, first to last observation (computed here from `posts`)."""
+    con = duckdb.connect(str(insights_warehouse), read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    oldest, first_seen, last_seen = con.execute(
+        "SELECT min(post_datetime), min(first_seen_at), max(last_observed_at) FROM posts"
+        " WHERE board = ?", [HOSTILE_BOARD]
+    ).fetchone()  # fmt: skip
+    (day_before,) = con.execute(
+        "SELECT min(post_datetime) FROM posts WHERE board = ? AND post_datetime >= ?",
+        [HOSTILE_BOARD, first_seen - pd.Timedelta(days=1)],
+    ).fetchone()
+    con.close()
+    assert oldest.year == 2017 and day_before < first_seen  # a sticky, and earlier posts
+    data = _load(insights_warehouse, HOSTILE_BOARD, None)
+    assert (data.filters.first_day, data.filters.last_day) == (day_before.date(), last_seen.date())
+    naive = [t.astimezone(UTC).replace(tzinfo=None) for t in (first_seen, last_seen)]
+    assert data.covered == tuple(naive) and data.collection_start == naive[0]
+    title = f"/{HOSTILE_BOARD}/ {naive[0]:%Y-%m-%d %H:%M} to {naive[1]:%H:%M} UTC"
+    assert heading(data) == title
+    document = render_report(data, str(insights_warehouse))
+    assert f"<h1>polit: {html.escape(title)}</h1>" in document
+    assert "2017" not in "".join(_svgs(document))  # no axis reaches back to the sticky
+
+
+def test_charts_mark_where_collection_started(pol_report: str) -> None:
+    svgs = _svgs(pol_report)
+    marked = [s for s in svgs if "collection started" in s]
+    assert len(marked) == 5  # activity, replies, moderation, tone, tone mix
+    assert all("UTC (2023)" in s for s in marked)  # the year, in the axis title
+
+
+def test_axes_show_years_across_a_year() -> None:
+    """A range across New Year: the time axes' labels carry the year."""
+    t = pd.date_range("2022-12-31 18:00", "2023-01-01 06:00", freq="h")
+    frame = pd.DataFrame({"t": t, "posts": 10, "new_threads": 1})
+    filters = marts.Filters("pol", date(2022, 12, 31), date(2023, 1, 1))
+    data = marts.Insights(filters, "hour", {"activity": frame})
+    labels = re.findall(r">([^<>]*20\d\d[^<>]*)</text>", chart_svg(charts.activity(data)))
+    assert any("2022" in x for x in labels) and any("2023" in x for x in labels), labels
+    same_year = marts.Insights(marts.Filters("pol", date(2023, 1, 1), date(2023, 1, 1)),
+                               "hour", {"activity": frame[frame["t"] >= "2023-01-01"]})  # fmt: skip
+    svg = chart_svg(charts.activity(same_year))
+    assert "UTC (2023)" in svg and not re.findall(r">[^<>]*20\d\d-[^<>]*</text>", svg)
+
+
+def test_reply_shares_count_posts_old_enough_to_be_answered(insights_warehouse: Path) -> None:
+    """Posts made ANSWER_HOURS before the last observation or earlier (whole hours), and
+    whether anything quoted them: computed here from `posts` and `reply_edges`."""
+    data = _load(insights_warehouse, "pol", None)
+    con = duckdb.connect(str(insights_warehouse), read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    (last,) = con.execute("SELECT max(last_observed_at) FROM posts WHERE board = 'pol'").fetchone()
+    bound = (last - pd.Timedelta(hours=marts.ANSWER_HOURS)).replace(minute=0, second=0)
+    posts, unanswered = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE post_id NOT IN (SELECT quoted_post_id FROM"
+        " reply_edges WHERE board = 'pol')) FROM posts WHERE board = 'pol'"
+        " AND post_datetime >= ? AND post_datetime < ?", [data.filters.start, bound]
+    ).fetchone()  # fmt: skip
+    (all_posts,) = con.execute(
+        "SELECT count(*) FROM posts WHERE board = 'pol' AND post_datetime >= ?",
+        [data.filters.start],
+    ).fetchone()
+    con.close()
+    assert 0 < posts < all_posts / 2  # the newest posts are left out
+    replies = data["replies"]
+    assert (int(replies["posts"].sum()), int(replies["posts_without_reply"].sum())) == (
+        posts, unanswered)  # fmt: skip
+    assert dict(headline(data))[f"without a reply (posts {marts.ANSWER_HOURS} h old)"] == (
+        f"{unanswered / posts:.0%}")  # fmt: skip
+    replies_tile = next(t for t in TILES if t.name == "replies")
+    assert f"{marts.ANSWER_HOURS} h or more before the last observation" in replies_tile.caption
+
+
+def test_empty_tiles_say_why(int_report: Path) -> None:
+    document = int_report.read_text(encoding="utf-8")
+    empty = re.findall(r'<p class="empty">([^<]*)</p>', document)
+    assert empty == [
+        f"no post in these days was made {marts.ANSWER_HOURS} h or more before the last "
+        "observation: too new to tell whether it gets a reply",
+        "nothing was found deleted in these days",
+    ]
+
+
+def test_an_untitled_thread_is_titled_by_its_comment(insights_warehouse: Path) -> None:
+    con = duckdb.connect(str(insights_warehouse), read_only=True)
+    (topic,) = con.execute(
+        "SELECT topic FROM thread_activity WHERE board = ? AND thread_id = ?",
+        [HOSTILE_BOARD, STICKY],
+    ).fetchone()
+    con.close()
+    assert topic == " ".join(STICKY_TEXT.split())
+
+
+@pytest.mark.slow
+def test_labels_fit_their_charts_in_chromium(
+    int_report: Path, pol_report: str, insights_warehouse: Path
+) -> None:
+    """Every chart of both reports drawn in Chromium: each text inside its chart's box,
+    no two tick labels of an axis on top of each other; the long names are there. The
+    same measure finds the clipping of charts laid out in another font than drawn."""
+    svgs = _svgs(pol_report) + _svgs(int_report.read_text(encoding="utf-8"))
+    with chromium() as browser:
+        page = svg_page(browser, svgs)
+        found = label_problems(page)
+        page.screenshot(path=str(ARTIFACTS / "report-charts.png"), full_page=True)
+        page.close()
+        assert len(found) == len(svgs) and all(f["texts"] > 3 for f in found)
+        bad = [(i, f) for i, f in enumerate(found) if f["outside"] or f["overlaps"]]
+        assert bad == []
+        everything = "".join(svgs)
+        assert "Saint Vincent and the Grenad" in everything and LONG_FLAG in everything
+        assert LONG_DOMAINS[0] in everything
+        # the control: laid out in vl-convert's default font, drawn in the browser's
+        data = _load(insights_warehouse, HOSTILE_BOARD, None)
+        chart = charts.flags(data, "meme")
+        assert chart is not None
+        import vl_convert
+
+        spec = chart.properties(width=420, autosize=alt.AutoSizeParams(type="fit",
+                                contains="padding")).to_dict()  # fmt: skip
+        page = svg_page(browser, [vl_convert.vegalite_to_svg(spec)])
+        assert LONG_FLAG in label_problems(page)[0]["outside"]
+        page.close()

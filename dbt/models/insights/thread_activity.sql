@@ -5,8 +5,9 @@
     One row per thread: how long it stayed on the board (from its OP to its archiving or
     deletion, or to the last crawl that saw it while it is live), its replies (the API's
     count, else the posts seen), posts per hour over that time (at least a minute), whether
-    it reached the bump limit, and how it ended. `topic` is untrusted text. Threads whose OP
-    was never seen (no creation time) are left out.
+    it reached the bump limit, and how it ended. `topic` is the OP's subject or, without one,
+    the start of its comment (as 4chan's catalog shows it), whitespace collapsed: untrusted
+    text. Threads whose OP was never seen (no creation time) are left out.
     Incremental: every thread created in the hours (BigQuery: days) that changed threads
     were created in.
 -#}
@@ -34,6 +35,15 @@ threads as (
 
 ),
 
+-- the OPs, for threads without a subject (an OP is posted when its thread is created)
+ops as (
+
+    select board, thread_id, comment
+    from {{ in_touched(ref('posts'), 'post_datetime', inputs=touched_inputs) }}
+    where is_op
+
+),
+
 timed as (
 
     select
@@ -44,9 +54,13 @@ timed as (
 )
 
 select
-    board,
-    thread_id,
-    topic,
+    timed.board,
+    timed.thread_id,
+    coalesce(
+        nullif(trim(timed.topic), ''),
+        -- the first 80 characters, like the catalog's teaser
+        nullif(substr(trim({{ regex_replace_all('ops.comment', '\\s+') }}), 1, 80), '')
+    ) as topic,
     created_at,
     ended_at,
     hours_on_board,
@@ -58,5 +72,7 @@ select
         when is_deleted then 'deleted'
         else 'live'
     end as end_state,
-    loaded_at
+    timed.loaded_at
 from timed
+left join ops
+    on timed.board = ops.board and timed.thread_id = ops.thread_id

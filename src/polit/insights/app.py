@@ -31,7 +31,7 @@ import streamlit as st
 
 from polit.config import Settings
 from polit.insights import marts, views
-from polit.insights.report import TILES_STYLE
+from polit.insights.report import TILES_STYLE, details, heading
 from polit.insights.sources import InsightsError
 from polit.insights.tiles import TILES, Tile, headline
 
@@ -61,8 +61,9 @@ def url_filters(boards: list[marts.Board]) -> marts.Filters:
         return views.default_filters(boards)
     if params.get("from") or params.get("to"):
         last_week = board.last(views.DEFAULT_DAYS)
-        first = max(_date(params.get("from"), last_week.first_day), board.first_day)
-        last = min(_date(params.get("to"), board.last_day), board.last_day)
+        first_day, last_day = board.first_day, board.last_day
+        first = max(_date(params.get("from"), last_week.first_day), first_day)
+        last = min(_date(params.get("to"), last_day), last_day)
         return marts.Filters(board.name, min(first, last), max(first, last))
     days = params.get("days", str(views.DEFAULT_DAYS))
     return board.last(None if days == "all" else PERIODS_BY_PARAM.get(days, views.DEFAULT_DAYS))
@@ -71,8 +72,11 @@ def url_filters(boards: list[marts.Board]) -> marts.Filters:
 SAFE_BOARD = re.compile(r"[a-z0-9]{1,16}")
 
 
-def navigation(boards: list[marts.Board], filters: marts.Filters) -> str:
-    """The static view's header: where we are, and links to the other boards and days."""
+def navigation(
+    boards: list[marts.Board], filters: marts.Filters, data: marts.Insights | None = None
+) -> str:
+    """The static view's header: where we are (the span the data covers), and links to the
+    other boards and days."""
 
     def link(text: str, current: bool, **params: str) -> str:
         if current:
@@ -90,6 +94,8 @@ def navigation(boards: list[marts.Board], filters: marts.Filters) -> str:
         for label, days in PERIODS.items()
     )
     here = f"/{filters.board}/ {filters.first_day} to {filters.last_day} (UTC)"
+    if data is not None:
+        here = f"{heading(data)} ({details(data)})"
     interactive = link(
         "interactive charts", False, board=filters.board, **{"from": str(filters.first_day),
         "to": str(filters.last_day)}, charts="interactive",
@@ -105,9 +111,10 @@ def static_page(url: str, boards: list[marts.Board]) -> None:
     with st.spinner("drawing the tiles …"):
         try:
             fragment = views.static_view(url, filters)
+            data = views.insights(url, filters)
         except InsightsError as exc:
             marts_error(exc)
-    st.html(f"<style>{TILES_STYLE}</style>{navigation(boards, filters)}{fragment}")
+    st.html(f"<style>{TILES_STYLE}</style>{navigation(boards, filters, data)}{fragment}")
 
 
 def choose_filters(boards: list[marts.Board]) -> marts.Filters:
@@ -129,10 +136,11 @@ def choose_filters(boards: list[marts.Board]) -> marts.Filters:
     )
     if period != CUSTOM:
         return board.last(PERIODS[period])
+    first_day, last_day = board.first_day, board.last_day
     first = _date(params.get("from"), board.last(7).first_day)
-    last = _date(params.get("to"), board.last_day)
+    last = _date(params.get("to"), last_day)
     picked = st.sidebar.date_input(
-        "From, to", value=(first, last), min_value=board.first_day, max_value=board.last_day
+        "From, to", value=(first, last), min_value=first_day, max_value=last_day
     )
     if isinstance(picked, tuple) and len(picked) == 2:
         first, last = picked
@@ -150,10 +158,10 @@ def show_tile(tile: Tile, data: marts.Insights) -> None:
     with st.container(border=True, key=f"tile-{tile.name}"):
         st.subheader(tile.title, anchor=False)
         st.caption(tile.caption)
-        for build in tile.charts:
-            chart = build(data)
+        for spec in tile.charts:
+            chart = spec.build(data)
             if chart is None:
-                st.info("no data in these days")
+                st.info(spec.why_empty(data))  # fixed text
             else:
                 st.altair_chart(chart, width="stretch")
         for table in tile.tables:
@@ -187,7 +195,7 @@ def main() -> None:
         except InsightsError as exc:
             marts_error(exc)
     st.title("polit insights", anchor=False)
-    st.text(f"/{filters.board}/  {filters.first_day} to {filters.last_day} (UTC, by {data.grain})")
+    st.text(f"{heading(data)} ({details(data)})")
     for column, (label, value) in zip(st.columns(5), headline(data), strict=True):
         column.metric(label, value)
     for i in range(0, len(TILES), 2):

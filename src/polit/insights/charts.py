@@ -22,10 +22,46 @@ TONES = ["positive", "neutral", "negative"]
 TONE_COLORS = ["#2ca02c", "#bdbdbd", "#d62728"]
 
 
+# Bar labels longer than this many pixels end in "…" rather than run out of the chart.
+LABEL_LIMIT = 160
+# At most this many ticks on a time axis (a label such as "29 Mar 03:00" is ~70 px wide;
+# the report's charts are 420 px): labels never collide.
+TIME_TICKS = 5
+START_COLOR = "#555"
+
+
 def _time(data: Insights, title: str = "UTC") -> alt.X:
-    fmt = "%d %b %H:%M" if data.grain == "hour" else "%d %b"
-    axis = alt.Axis(format=fmt, labelOverlap="greedy", labelSeparation=8)
-    return alt.X("t:T", title=title, axis=axis)
+    """The time axis: dates with hours when charted by hour, with the year when the range
+    crosses one (or is not this year's)."""
+    first, last = data.filters.first_day, data.filters.last_day
+    with_year = first.year != last.year
+    fmt = ("%d %b %Y" if with_year else "%d %b") + (" %H:%M" if data.grain == "hour" else "")
+    if data.grain == "hour" and with_year:
+        fmt = "%Y-%m-%d %H:%M"
+    axis = alt.Axis(
+        format=fmt, labelOverlap="greedy", labelSeparation=8, tickCount=TIME_TICKS,
+        labelFlush=True, title=f"{title} ({first.year})" if not with_year else title,
+    )  # fmt: skip
+    return alt.X("t:T", axis=axis)
+
+
+def _marked(chart: alt.Chart, data: Insights) -> alt.Chart | alt.LayerChart:
+    """The chart with a dashed rule where collection started, when that is in its range."""
+    start = data.collection_start
+    if start is None or not (data.filters.start.replace(tzinfo=None) <= start):
+        return chart
+    if start >= data.filters.end.replace(tzinfo=None):
+        return chart
+    mark = pd.DataFrame({"t": [start], "label": ["collection started"]})
+    base = alt.Chart(mark).encode(x=alt.X("t:T"))
+    rule = base.mark_rule(color=START_COLOR, strokeDash=[4, 3])
+    # the label on the side of the rule with more room (the legend is on the right)
+    times = data["activity"]["t"]
+    late = len(times) > 0 and start - times.min() > (times.max() - times.min()) / 2
+    text = base.mark_text(align="right" if late else "left", baseline="top",
+                          dx=-3 if late else 3, dy=2, fontSize=10, color=START_COLOR,
+                          ).encode(text="label:N", y=alt.value(0))  # fmt: skip
+    return alt.LayerChart(layer=[chart, rule, text]).properties(height=HEIGHT)
 
 
 def _per(data: Insights) -> str:
@@ -39,7 +75,12 @@ def _bars(df: pd.DataFrame, label: str, value: str, title: str, color: str) -> a
         .mark_bar(color=color)
         .encode(
             x=alt.X(f"{value}:Q", title=title),
-            y=alt.Y(f"{label}:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
+            y=alt.Y(
+                f"{label}:N",
+                sort="-x",
+                title=None,
+                axis=alt.Axis(labelOverlap=False, labelLimit=LABEL_LIMIT),
+            ),
             tooltip=[alt.Tooltip(f"{label}:N"), alt.Tooltip(f"{value}:Q", format=",")],
         )
         .properties(height=_bar_height(df))
@@ -50,11 +91,11 @@ def _bar_height(df: pd.DataFrame) -> int:
     return 80 + 20 * len(df)  # axis and title included: charts are fitted to the height
 
 
-def activity(data: Insights) -> alt.Chart | None:
+def activity(data: Insights) -> alt.Chart | alt.LayerChart | None:
     df = data["activity"]
     if df.empty:
         return None
-    return (
+    chart = (
         alt.Chart(df[["t", "posts", "new_threads"]])
         .mark_area(line=True, opacity=0.5)
         .encode(
@@ -68,6 +109,7 @@ def activity(data: Insights) -> alt.Chart | None:
         )
         .properties(height=HEIGHT)
     )
+    return _marked(chart, data)
 
 
 def hour_of_week(data: Insights) -> alt.Chart | None:
@@ -127,7 +169,12 @@ def trending(data: Insights) -> alt.Chart | None:
         .mark_bar(color="#e45756")
         .encode(
             x=alt.X("score:Q", title="rising (score)"),
-            y=alt.Y("term:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
+            y=alt.Y(
+                "term:N",
+                sort="-x",
+                title=None,
+                axis=alt.Axis(labelOverlap=False, labelLimit=LABEL_LIMIT),
+            ),
             tooltip=["term:N", "score:Q", "recent_mentions:Q", "baseline_mentions:Q"],
         )
         .properties(height=_bar_height(df))
@@ -154,12 +201,12 @@ def threads(data: Insights) -> alt.Chart | None:
     )
 
 
-def replies(data: Insights) -> alt.Chart | None:
+def replies(data: Insights) -> alt.Chart | alt.LayerChart | None:
     df = data["replies"]
     if df.empty:
         return None
     df = df.assign(share=(df["posts_without_reply"] / df["posts"]).astype(float).round(3))
-    return (
+    chart = (
         alt.Chart(df[["t", "share", "posts"]])
         .mark_line(point=True)
         .encode(
@@ -173,6 +220,7 @@ def replies(data: Insights) -> alt.Chart | None:
         )
         .properties(height=HEIGHT)
     )
+    return _marked(chart, data)
 
 
 def links(data: Insights) -> alt.Chart | None:
@@ -190,7 +238,7 @@ def image_types(data: Insights) -> alt.Chart | None:
     return _bars(df, "file_extension", "images", "images", "#b279a2")
 
 
-def moderation(data: Insights) -> alt.Chart | None:
+def moderation(data: Insights) -> alt.Chart | alt.LayerChart | None:
     df = data["moderation"]
     if df.empty:
         return None
@@ -200,7 +248,7 @@ def moderation(data: Insights) -> alt.Chart | None:
         id_vars="t", var_name="what", value_name="n"
     )
     long["what"] = long["what"].str.replace("_", " ")
-    return (
+    chart = (
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
@@ -211,14 +259,15 @@ def moderation(data: Insights) -> alt.Chart | None:
         )
         .properties(height=HEIGHT)
     )
+    return _marked(chart, data)
 
 
-def tone(data: Insights) -> alt.Chart | None:
+def tone(data: Insights) -> alt.Chart | alt.LayerChart | None:
     df = data["tone"]
     if df.empty:
         return None
     df = df.assign(mean_tone=(df["tone_sum"] / df["posts"]).astype(float).round(3))
-    return (
+    chart = (
         alt.Chart(df[["t", "mean_tone", "posts"]])
         .mark_line(point=True, color="#4c78a8")
         .encode(
@@ -232,9 +281,10 @@ def tone(data: Insights) -> alt.Chart | None:
         )
         .properties(height=HEIGHT)
     )
+    return _marked(chart, data)
 
 
-def tone_mix(data: Insights) -> alt.Chart | None:
+def tone_mix(data: Insights) -> alt.Chart | alt.LayerChart | None:
     df = data["tone"]
     if df.empty:
         return None
@@ -242,7 +292,7 @@ def tone_mix(data: Insights) -> alt.Chart | None:
         id_vars="t", var_name="tone", value_name="posts"
     )
     long["tone"] = long["tone"].str.removesuffix("_posts")
-    return (
+    chart = (
         alt.Chart(long)
         .mark_area()
         .encode(
@@ -255,3 +305,4 @@ def tone_mix(data: Insights) -> alt.Chart | None:
         .transform_calculate(tone_order="indexof(['positive','neutral','negative'], datum.tone)")
         .properties(height=HEIGHT)
     )  # fmt: skip
+    return _marked(chart, data)

@@ -23,6 +23,11 @@ from polit.insights.tiles import TILES, Tile, headline
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CHART_WIDTH = 420
+# The font the charts are drawn and measured in. vl-convert lays a chart out with its own
+# text metrics; a browser then draws the SVG's text in its own "sans-serif" (DejaVu Sans on
+# Linux, wider), so labels ran out of the chart ("nited Kingdom") and ticks collided. Named
+# here, both use the same font; where a browser lacks it, its fallback is narrower.
+CHART_FONT = "DejaVu Sans"
 # The report page itself.
 PAGE_STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 auto; max-width: 1400px;
@@ -54,13 +59,13 @@ TILES_STYLE = """
 """
 
 
-def chart_svg(chart: alt.Chart, width: int = CHART_WIDTH) -> str:
+def chart_svg(chart: alt.Chart | alt.LayerChart, width: int = CHART_WIDTH) -> str:
     """A chart as SVG text (vl-convert: Vega in an embedded JS engine; no browser, no network)."""
     import vl_convert
 
     fitted = alt.AutoSizeParams(type="fit", contains="padding")  # like in the dashboard
     spec = chart.properties(width=width, autosize=fitted).to_dict()
-    return str(vl_convert.vegalite_to_svg(spec))
+    return str(vl_convert.vegalite_to_svg(spec, config={"font": CHART_FONT}))
 
 
 def svg_image(svg: str, alt_text: str) -> str:
@@ -101,10 +106,10 @@ def tile_html(tile: Tile, data: Insights, progress: Callable[[str], None]) -> st
         f'<div class="caption">{html.escape(tile.caption)}</div>',
         '<div class="charts">',
     ]
-    for build in tile.charts:
-        chart = build(data)
+    for spec in tile.charts:
+        chart = spec.build(data)
         if chart is None:
-            parts.append('<p class="empty">no data in these days</p>')
+            parts.append(f'<p class="empty">{html.escape(spec.why_empty(data))}</p>')
             continue
         progress(f"chart: {tile.title}")
         parts.append(svg_image(chart_svg(chart), f"{tile.title} chart"))
@@ -132,14 +137,25 @@ def insights_html(data: Insights, progress: Callable[[str], None] = lambda _: No
 </div>"""
 
 
+def heading(data: Insights) -> str:
+    """The board and the span the data covers: '/pol/ 2023-03-27 08:50 to 23:10 UTC'."""
+    return f"/{data.filters.board}/ {data.covered_text()}"
+
+
+def details(data: Insights) -> str:
+    """What the span is, and the days chosen."""
+    f = data.filters
+    days = f"{f.first_day}" if f.days == 1 else f"{f.first_day} to {f.last_day}"
+    return f"{data.covered_note()}; days chosen: {days} (UTC), by {data.grain}"
+
+
 def render_report(
     data: Insights, source_url: str, progress: Callable[[str], None] = lambda _: None
 ) -> str:
     """The whole HTML document."""
-    f = data.filters
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    title = f"polit: /{f.board}/ {f.first_day} to {f.last_day}"
-    meta = f"{f.days} day(s), UTC, by {data.grain}; from {source_url}; generated {generated}"
+    title = f"polit: {heading(data)}"
+    meta = f"{details(data)}; from {source_url}; generated {generated}"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
