@@ -77,7 +77,7 @@ def report(
         ),
     ] = None,
     days: Annotated[
-        int, typer.Option(help="The last N days with posts; 0 = all of them.", min=0)
+        int, typer.Option(help="The last N days collected; 0 = all of them.", min=0)
     ] = 7,
     first_day: Annotated[
         str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UTC); instead of --days.")
