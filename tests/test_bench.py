@@ -38,8 +38,14 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
     assert results["machine"]["nproc"] >= 1
     sections = results["sections"]
     assert set(sections) == {
-        "crawl_vs_seed", "throughput", "merge_cost", "dashboard", "coverage", "scale", "hourly"
+        "crawl_vs_seed", "throughput", "merge_cost", "dashboard", "coverage", "scale", "hourly",
+        "search",
     }  # fmt: skip
+    found = sections["search"]
+    assert found["posts"] == 100_000 and found["build_posts_per_second"] > 0
+    assert 0 < found["p50_ms"] <= found["p95_ms"] <= found["max_ms"]
+    assert found["hour_posts"] > 0 and found["hour_update_seconds"] > 0
+    assert set(found["met"]) == set(found["targets"])
 
     crawl = sections["crawl_vs_seed"]
     for scenario in crawl["scenarios"].values():
