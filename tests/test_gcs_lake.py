@@ -189,8 +189,8 @@ def test_crawl_into_gcs_equals_local(gcs_emulator, crawled):
     assert gs_stats["boards"] == ["pol"] and gs_stats["distinct_posts"] == len(latest)
 
     objects = _relative(gcs_emulator, gs.url)
-    data = [n for n in objects if n != "_polit/state/pol.json"]
-    assert "_polit/state/pol.json" in objects
+    data = [n for n in objects if n not in ("_polit/state/pol.json", "_polit/seq/pol.json")]
+    assert {"_polit/state/pol.json", "_polit/seq/pol.json"} <= set(objects)
     assert data and all(DATA_FILE.fullmatch(n) for n in data), data
     assert len(data) == len(gs.files("posts")) + len(gs.files("threads"))
     local_data = sorted(Path(local.root).rglob("*.parquet"))
