@@ -83,6 +83,22 @@ def test_clear_errors(args, message, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_version_needs_no_command():
+    proc = run("--version")
+    assert proc.stdout.strip().startswith("polit ") and proc.stdout.split()[1][0].isdigit()
+
+
+def test_a_lake_that_does_not_exist_is_an_error_and_creates_nothing(tmp_path):
+    typo, warehouse = tmp_path / "typo", tmp_path / "w.duckdb"
+    for args in (["load", "--warehouse", str(warehouse)], ["lake", "stats"]):
+        proc = run(*args, "--lake", str(typo), check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert f"no lake at {typo}" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not warehouse.exists() and not typo.exists()
+    typo.mkdir()  # an empty lake is a lake: nothing to load yet
+    assert "0 files" in run("load", "--lake", str(typo), "--warehouse", str(warehouse)).stdout
+
+
 def test_unreachable_api_is_a_clear_error(tmp_path):
     env = {"POLIT_API_URL": "http://127.0.0.1:9", "POLIT_MAX_RETRIES": "0"}
     proc = run("crawl", "--lake", str(tmp_path), env=env, check=False)

@@ -92,6 +92,17 @@ def board_option(value: str | None) -> str | None:
         raise  # unreachable
 
 
+def _existing_lake(url: str) -> Lake:
+    """The lake at `url` for a command that reads one: a local lake that does not exist is
+    a one-line error (a typo), not an empty lake. A bucket prefix cannot be told apart."""
+    from polit.lake.store import Lake
+
+    lake = Lake(url)
+    if lake.local and not lake.fs.isdir(lake.root):
+        _fail(f"no lake at {url}: check --lake (or POLIT_LAKE), or crawl into it first", 2)
+    return lake
+
+
 def _fail(message: str, code: int = 1) -> None:
     err.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, however long
     raise typer.Exit(code)
@@ -121,15 +132,24 @@ def _limiter(s: Settings) -> RateLimiter:
     return machine_limiter(s.max_rps, s.api_url)
 
 
+def _print_version(value: bool) -> None:
+    """`polit --version`: eager, so that it needs no command."""
+    if value:
+        out.print(f"polit {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
-    if version:
-        out.print(f"polit {__version__}")
-        raise typer.Exit()
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     if verbose == 0 and not quiet:
         level = logging.WARNING

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from polit.cli import LakeUrl, _settings, lake_app, out
+from polit.cli import LakeUrl, _existing_lake, _settings, lake_app, out
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 StateBoards = Annotated[
@@ -26,10 +26,9 @@ def lake_stats_cmd(lake: LakeUrl = None, as_json: AsJson = False) -> None:
     Example: polit lake stats --lake ./data/lake --json
     """
     from polit.lake.stats import lake_stats
-    from polit.lake.store import Lake
 
     s = _settings(lake=lake)
-    stats = lake_stats(Lake(s.lake))
+    stats = lake_stats(_existing_lake(s.lake))
     if as_json:
         out.print_json(json.dumps(stats.as_dict()))
         return

@@ -15,6 +15,7 @@ from polit.cli import (
     Boards,
     LakeUrl,
     MaxRps,
+    _existing_lake,
     _fail,
     _lease,
     _limiter,
@@ -56,9 +57,11 @@ def _clear_errors() -> Iterator[None]:
 def _load(s: Settings, batch_size: int, as_json: bool = False) -> None:
     from rich.progress import Progress
 
-    from polit.lake.store import Lake
     from polit.warehouse import load_lake, open_warehouse
+    from polit.warehouse.base import parse_url
 
+    parse_url(s.warehouse)  # a bad warehouse URL is said first
+    lake = _existing_lake(s.lake)  # then a missing lake, before a warehouse is created
     warehouse = open_warehouse(s.warehouse)
     try:
         with Progress(console=err, transient=True) as progress:
@@ -67,7 +70,7 @@ def _load(s: Settings, batch_size: int, as_json: bool = False) -> None:
             def tick(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            report = load_lake(Lake(s.lake), warehouse, batch_size=batch_size, progress=tick)
+            report = load_lake(lake, warehouse, batch_size=batch_size, progress=tick)
     finally:
         warehouse.close()
     if as_json:
