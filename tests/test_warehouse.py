@@ -26,13 +26,12 @@ from polit.lake.batch import RowBuffer
 from polit.lake.schema import POSTS, TABLES
 from polit.lake.store import Lake
 from polit.warehouse import WarehouseError, load_lake, open_warehouse
-from polit.warehouse.base import parse_url
+from polit.warehouse.base import next_stamp, parse_url
 from polit.warehouse.bigquery import (
     BigQueryWarehouse,
     job_id,
     load_job_config,
     load_uris,
-    next_stamp,
     raw_schema,
     raw_table,
 )

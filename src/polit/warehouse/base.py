@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from polit.lake.store import Lake, LakeFile
@@ -103,3 +103,15 @@ def lake_key(lake: Lake, path: str) -> str:
     if not path.startswith(prefix):
         raise WarehouseError(f"{path} is not inside the lake {lake.url}")
     return path[len(prefix) :]
+
+
+def next_stamp(now: datetime, newest: datetime | None) -> datetime:
+    """A load's stamp: the clock, but after every earlier load's, whatever the clock says.
+
+    >>> t = datetime(2026, 1, 1)
+    >>> next_stamp(t, t + timedelta(hours=3)) - t
+    datetime.timedelta(seconds=10800, microseconds=1)
+    """
+    if newest is None:
+        return now
+    return max(now, newest + timedelta(microseconds=1))

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -40,7 +40,7 @@ from google.cloud import bigquery
 
 from polit.lake.schema import TABLES
 from polit.lake.store import Lake, LakeFile
-from polit.warehouse.base import LoadResult, WarehouseError, lake_key
+from polit.warehouse.base import LoadResult, WarehouseError, lake_key, next_stamp
 
 TABLE_PREFIX = "raw_"
 SCRATCH_SUFFIX = "__batch"
@@ -126,18 +126,6 @@ def insert_sql(raw: str, scratch: str, columns: Sequence[str], stamp: datetime) 
         f"INSERT INTO `{raw}` ({names}, `{LOADED_AT}`) "
         f"SELECT {names}, TIMESTAMP '{literal}' FROM `{scratch}`"
     )
-
-
-def next_stamp(now: datetime, newest: datetime | None) -> datetime:
-    """A load's stamp: the clock, but after every earlier load's, whatever the clock says.
-
-    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
-    >>> next_stamp(t, t + timedelta(hours=3)) - t
-    datetime.timedelta(seconds=10800, microseconds=1)
-    """
-    if newest is None:
-        return now
-    return max(now, newest + timedelta(microseconds=1))
 
 
 def load_uris(lake: Lake, files: Sequence[LakeFile]) -> list[str]:

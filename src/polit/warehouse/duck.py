@@ -9,7 +9,7 @@ missing. `raw._manifest.path` is a primary key, so a file can never be recorded 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from polit.lake.schema import TABLES
 from polit.lake.store import Lake, LakeFile
-from polit.warehouse.base import LoadResult, WarehouseError, lake_key
+from polit.warehouse.base import LoadResult, WarehouseError, lake_key, next_stamp
 
 SCHEMA = "raw"
 MANIFEST = f"{SCHEMA}._manifest"
@@ -127,13 +127,10 @@ class DuckWarehouse:
         return LoadResult(table, len(keys), int(rows))
 
     def _next_stamp(self) -> datetime:
-        """The load's `_loaded_at`: the clock, but always after every earlier load's, so the
-        incremental models' cursor (`loaded_at >` the newest merged) never skips a batch
-        loaded while the clock was behind. The manifest keeps each load's stamp (also for
-        files whose raw rows were pruned since)."""
-        return self.con.execute(
-            f"SELECT greatest(now(), max(loaded_at) + INTERVAL 1 MICROSECOND) FROM {MANIFEST}"
-        ).fetchall()[0][0]
+        """The load's `_loaded_at` (base.next_stamp), after the newest stamp in the manifest
+        (which keeps it also for files whose raw rows were pruned since)."""
+        newest = self.con.execute(f"SELECT max(loaded_at) FROM {MANIFEST}").fetchall()[0][0]
+        return next_stamp(datetime.now(UTC), newest)
 
     def count(self, table: str) -> int:
         if table not in TABLES:
