@@ -7,8 +7,9 @@ The state is a summary of what the crawler wrote, so most of it can be recompute
 - a thread's post versions are the `version` of each post's last row that has one, and
   its tombstones the posts whose last row is one (`deleted_at` set);
 - `last_modified` is the largest one its rows carry, `replies` its last row's.
-"Last" is lake order: files by run id then sequence number (`<run_id>-<n>.parquet`), rows
-in file order, which is the order the crawler created them in, whatever the clock said.
+"Last" is the board's write order, as in the warehouse: files by their `seq`
+(polit.lake.sequence), those without one (older files, imports) first, by run id then file
+number (`<run_id>-<n>.parquet`); rows in file order, the order the crawler created them in.
 
 What cannot be rebuilt is left empty, which costs requests, not rows: the HTTP
 `Last-Modified` values (the next crawl fetches `threads.json`, `archive.json` and each live
@@ -35,6 +36,7 @@ import pyarrow.compute as pc
 from polit.crawl.crawler import KEEP_FINISHED
 from polit.crawl.state import BoardState, ThreadState, save_state, state_path
 from polit.lake.quarantine import Unreadable, read_rows
+from polit.lake.sequence import file_seq
 from polit.lake.store import Lake, LakeFile
 
 log = logging.getLogger("polit.crawl")
@@ -80,6 +82,12 @@ def lake_order(f: LakeFile) -> tuple[str, int, str]:
     return (run, int(n), f.path) if n.isdigit() else (name, -1, f.path)
 
 
+def _write_order(lake: Lake, f: LakeFile) -> tuple[int, tuple[str, int, str]]:
+    """Sort key of a data file in the board's write order (see the module doc)."""
+    bounds = file_seq(lake, f)
+    return (bounds[0] if bounds else -1, lake_order(f))
+
+
 def rebuild_state(lake: Lake, board: str, now: float | None = None) -> RebuildReport:
     """Rebuild the crawl state of `board` from the lake, save it, keep the old file aside."""
     report = RebuildReport(board, posixpath.join(*state_path(board)))
@@ -108,7 +116,7 @@ def _readable(
     lake: Lake, files: list[LakeFile], columns: list[str], report: RebuildReport
 ) -> Iterator[pa.Table]:
     """The rows of each file in lake order; unreadable files are logged and skipped."""
-    for f in sorted(files, key=lake_order):
+    for f in sorted(files, key=lambda f: _write_order(lake, f)):
         try:
             rows = read_rows(lake, f, columns)
         except Unreadable as exc:

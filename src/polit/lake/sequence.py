@@ -11,7 +11,7 @@ Why not a clock: "newest observation wins" must hold when the crawler's clock is
 when the crawl moves to another machine. Gaps are harmless: only the order counts.
 
 >>> import tempfile
->>> from polit.lake.store import Lake
+>>> from polit.lake.store import Lake, LakeFile
 >>> lake = Lake(tempfile.mkdtemp())
 >>> reserve(lake, "pol", 3), reserve(lake, "pol", 2), reserve(lake, "int", 1)
 (1, 4, 1)
@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from polit.lake.schema import SEQ, TABLES
-from polit.lake.store import Lake
+from polit.lake.store import Lake, LakeFile
 
 log = logging.getLogger("polit.lake")
 
@@ -54,19 +54,28 @@ def reserve(lake: Lake, board: str, rows: int) -> int:
 
 def lake_max(lake: Lake, board: str) -> int:
     """The largest `seq` in the board's data files (0 when none has one), from the footers."""
-    best = 0
-    for table in TABLES:
-        for f in lake.files(table, board):
-            with lake.fs.open(f.path, "rb") as fh:
-                meta = pq.read_metadata(fh)
-            index = meta.schema.names.index(SEQ) if SEQ in meta.schema.names else None
-            if index is None:
-                continue
-            for g in range(meta.num_row_groups):
-                stats = meta.row_group(g).column(index).statistics
-                if stats is not None and stats.has_min_max:
-                    best = max(best, int(stats.max))
-    return best
+    bounds = [file_seq(lake, f) for table in TABLES for f in lake.files(table, board)]
+    return max((b[1] for b in bounds if b is not None), default=0)
+
+
+def file_seq(lake: Lake, f: LakeFile) -> tuple[int, int] | None:
+    """The smallest and largest `seq` of a data file, from its footer (None: it has none, or
+    the file is not readable Parquet: `polit load` moves such a file aside)."""
+    try:
+        with lake.fs.open(f.path, "rb") as fh:
+            meta = pq.read_metadata(fh)
+    except (pa.ArrowException, ValueError):
+        return None
+    if SEQ not in meta.schema.names:
+        return None
+    index = meta.schema.names.index(SEQ)
+    lows, highs = [], []
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(index).statistics
+        if stats is not None and stats.has_min_max:
+            lows.append(int(stats.min))
+            highs.append(int(stats.max))
+    return (min(lows), max(highs)) if lows else None
 
 
 def numbered(table: pa.Table, first: int) -> pa.Table:
