@@ -1,17 +1,12 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.gcs"]
+from tests.helpers.paths import RECORDING, SAMPLES
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("POLIT_SHARED", ROOT.parent / "shared")).resolve()
-FIXTURES = SHARED / "fixtures"
-RECORDING = FIXTURES / "pol-2023-03-27"
-SAMPLES = FIXTURES / "api-samples"
+pytest_plugins = ["tests.helpers.gcs"]
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +24,7 @@ def samples() -> Path:
 @pytest.fixture(scope="session")
 def insights_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DuckDB warehouse with the insight marts (a synthetic /pol/ and a hostile /int/,
-    crawled, loaded and transformed; tests/insights_data.py), built once per session."""
-    from tests.insights_data import build_warehouse
+    crawled, loaded and transformed; tests/helpers/insights_data.py), built once per session."""
+    from tests.helpers.insights_data import build_warehouse
 
     return build_warehouse(tmp_path_factory.mktemp("insights"))

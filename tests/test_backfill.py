@@ -29,7 +29,7 @@ from polit.replay.server import ReplayServer
 from polit.transform import transform
 from polit.warehouse import load_lake
 from polit.warehouse.duck import DuckWarehouse
-from tests.replay_helpers import trimmed_recording
+from tests.helpers.replay_helpers import trimmed_recording
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = 3  # the archive at the third snapshot: the threads that left in ~3.5 hours

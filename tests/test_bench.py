@@ -16,7 +16,7 @@ from bench.hourly import markdown as hourly_markdown
 from bench.hourly import medians, summarize
 
 from polit.replay.simulate import simulate
-from tests.replay_helpers import recording_truth
+from tests.helpers.replay_helpers import recording_truth
 
 ROOT = Path(__file__).resolve().parent.parent
 

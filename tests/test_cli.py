@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from polit.cli import app
 from polit.replay.server import ReplayServer
-from tests.replay_helpers import trimmed_recording
+from tests.helpers.replay_helpers import trimmed_recording
 
 POLIT = [sys.executable, "-m", "polit"]
 

@@ -20,8 +20,8 @@ from polit.lake.stats import read_table
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
 from polit.transform import transform
+from tests.helpers.replay_helpers import replay_crawl, trimmed_recording
 from tests.helpers.warehouse import digest, load, query, replayed_lake
-from tests.replay_helpers import replay_crawl, trimmed_recording
 
 POLIT = [sys.executable, "-m", "polit"]
 FAKETIME = shutil.which("faketime")

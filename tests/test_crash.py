@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import subprocess
@@ -11,12 +10,12 @@ import time
 from pathlib import Path
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from polit.lake.stats import latest_posts
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
-from tests.replay_helpers import replay_crawl, trimmed_recording
+from tests.helpers.lake_files import assert_every_visible_file_is_whole
+from tests.helpers.replay_helpers import replay_crawl, trimmed_recording
 
 SNAPSHOTS = 3
 KILLS_PER_SNAPSHOT = 7  # 21 trials
@@ -26,21 +25,6 @@ def _latest(lake_dir: Path) -> set:
     t = latest_posts(Lake(str(lake_dir)))
     cols = [t["no"], t["thread_no"], pc.is_valid(t["deleted_at"]), t["version"]]
     return set(zip(*(c.to_pylist() for c in cols), strict=True))
-
-
-def assert_every_visible_file_is_whole(lake_dir: Path) -> int:
-    checked = 0
-    for path in lake_dir.rglob("*"):
-        if path.is_dir() or path.name.startswith("."):
-            continue
-        if path.suffix == ".parquet":
-            pq.read_table(path)  # raises on a partial file
-        elif path.suffix == ".json":
-            json.loads(path.read_bytes())
-        else:
-            raise AssertionError(f"unexpected file {path}")
-        checked += 1
-    return checked
 
 
 def test_sigkill_at_random_moments(recording, tmp_path):

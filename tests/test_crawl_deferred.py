@@ -19,7 +19,7 @@ from polit.crawl.watch import Watcher
 from polit.lake.stats import latest_posts
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
-from tests.replay_helpers import post, replay_crawl, trimmed_recording, write_recording
+from tests.helpers.replay_helpers import post, replay_crawl, trimmed_recording, write_recording
 
 LOST_BEFORE = {421208946: 421202079, 421207738: 421202147, 421209814: 421199769}  # post: thread
 # 12 s in the issue; a few more here so that a loaded machine still fetches every deferred

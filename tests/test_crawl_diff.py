@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from polit.chan.posts import parse_thread
 from polit.crawl.diff import Where, archived_at, diff_thread, thread_row
 from polit.crawl.state import ThreadState
-from tests.replay_helpers import post
+from tests.helpers.replay_helpers import post
 
 T0 = datetime(2023, 3, 27, 12, tzinfo=UTC)
 T1 = datetime(2023, 3, 27, 13, tzinfo=UTC)

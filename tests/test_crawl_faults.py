@@ -13,7 +13,7 @@ from polit.crawl.crawler import BoardCrawler
 from polit.lake.stats import latest_posts
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
-from tests.replay_helpers import post, replay_crawl, trimmed_recording, write_recording
+from tests.helpers.replay_helpers import post, replay_crawl, trimmed_recording, write_recording
 
 FAULTS = "500:0.06,503:0.03,429:0.03,timeout:0.02,truncate:0.03,reset:0.03"  # 20% in all
 

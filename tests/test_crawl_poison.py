@@ -23,7 +23,7 @@ from polit.lake.schema import POSTS, THREADS
 from polit.lake.stats import read_table
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
-from tests.replay_helpers import post, write_recording
+from tests.helpers.replay_helpers import post, write_recording
 
 BIG = 2**63  # one past int64
 POLIT = [sys.executable, "-m", "polit"]

@@ -7,7 +7,7 @@ import pytest
 
 from polit.lake.stats import latest_posts, read_table
 from polit.lake.store import Lake
-from tests.replay_helpers import recording_truth, replay_crawl
+from tests.helpers.replay_helpers import recording_truth, replay_crawl
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from polit.lake.stats import latest_posts, read_table
 from polit.lake.store import Lake
 from polit.replay.simulate import simulate
-from tests.replay_helpers import recording_truth, replay_crawl
+from tests.helpers.replay_helpers import recording_truth, replay_crawl
 
 
 @pytest.fixture(scope="module")

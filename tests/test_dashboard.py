@@ -21,8 +21,8 @@ from polit.insights.dashboard import APP, streamlit_options
 from polit.insights.report import heading
 from polit.insights.sources import open_source
 from polit.insights.tiles import TILES
-from tests.chart_boxes import label_problems, svg_page
-from tests.insights_data import HOSTILE_BOARD, IMG, JS_LINK, LONG_FLAG, SCRIPT
+from tests.helpers.chart_boxes import label_problems, svg_page
+from tests.helpers.insights_data import HOSTILE_BOARD, IMG, JS_LINK, LONG_FLAG, SCRIPT
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.helpers.built import recording_warehouse
+from tests.helpers.paths import ROOT
 from tests.helpers.warehouse import query
 
 POLIT = str(ROOT / ".venv" / "bin" / "polit")

@@ -23,9 +23,9 @@ from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
 from polit.transform import DbtError, run_dbt, transform
 from polit.transform.profiles import profile
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
+from tests.helpers.replay_helpers import recording_truth, trimmed_recording
 from tests.helpers.warehouse import digest, digests, load, query, replayed_lake
-from tests.replay_helpers import recording_truth, trimmed_recording
 
 MODELS = ("posts", "threads")
 INSIGHTS = tuple(sorted(p.stem for p in (ROOT / "dbt" / "models" / "insights").glob("*.sql")))

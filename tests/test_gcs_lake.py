@@ -1,4 +1,5 @@
-"""The lake on `gs://`, against a real GCS emulator (fixture `gcs_emulator`, tests/gcs.py)."""
+"""The lake on `gs://`, against a real GCS emulator (fixture `gcs_emulator`,
+tests/helpers/gcs.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from polit.lake.schema import POSTS, THREADS
 from polit.lake.stats import lake_stats, latest_posts, read_table
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
-from tests.gcs import GcsEmulator
-from tests.replay_helpers import replay_crawl, trimmed_recording
+from tests.helpers.gcs import GcsEmulator
+from tests.helpers.replay_helpers import replay_crawl, trimmed_recording
 
 WHEN = datetime(2023, 3, 27, 9, 51, 59, tzinfo=UTC)
 SNAPSHOTS = 3  # of the shared recording: enough for new, changed, deleted and archived posts

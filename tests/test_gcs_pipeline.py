@@ -11,7 +11,7 @@ from polit.lake.store import Lake
 from polit.transform import transform
 from polit.warehouse import load_lake, open_warehouse
 from polit.warehouse.bigquery import load_job_config, load_uris
-from tests.replay_helpers import replay_crawl, trimmed_recording
+from tests.helpers.replay_helpers import replay_crawl, trimmed_recording
 
 
 def test_crawl_to_gs_then_load_and_transform_into_duckdb(gcs_emulator, recording, tmp_path):

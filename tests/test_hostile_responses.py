@@ -28,7 +28,7 @@ from polit.config import Settings
 from polit.lake.stats import latest_posts, read_table
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer, gzip_bomb
-from tests.replay_helpers import post, trimmed_recording, write_recording
+from tests.helpers.replay_helpers import post, trimmed_recording, write_recording
 
 POLIT = [sys.executable, "-m", "polit"]
 

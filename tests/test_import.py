@@ -38,8 +38,8 @@ from polit.replay.simulate import generate_threads
 from polit.transform import transform
 from polit.warehouse import load_lake
 from polit.warehouse.duck import DuckWarehouse, raw_columns
+from tests.helpers.replay_helpers import write_recording
 from tests.helpers.warehouse import query
-from tests.replay_helpers import write_recording
 
 POSTS_N, SEED = 3_000, 11
 URL = "https://boards.4chan.org/pol/thread"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from polit.transform import transform
+from tests.helpers.replay_helpers import post, replay_crawl, write_recording
 from tests.helpers.warehouse import build_in_parts, digests, query, replayed_lake
-from tests.replay_helpers import post, replay_crawl, write_recording
 
 START = datetime(2023, 3, 27, tzinfo=UTC)
 HOURS = [0, 1, 2, 3, 5, 30, 50]  # the snapshots: the last two a day and two days later

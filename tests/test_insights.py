@@ -22,7 +22,7 @@ from polit.lake.store import Lake
 from polit.replay.simulate import generate_threads
 from polit.transform import transform
 from polit.transform.lexicon import ALPHA, WORD, lexicon_csv, vader_lexicon
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 from tests.helpers.warehouse import load, replayed_lake
 
 SEEDS = ROOT / "dbt" / "seeds"

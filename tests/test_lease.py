@@ -1,6 +1,6 @@
 """One crawler per lake and board: real `polit` processes against the replay server, on a
 local lake (a lock file) and on a gs:// lake (a conditional object on the emulator, which
-tests/gcs_preconditions.py teaches `ifGenerationMatch`)."""
+tests/helpers/gcs_preconditions.py teaches `ifGenerationMatch`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from polit.crawl.lease import LeaseHeld, LeaseLost, take
 from polit.lake.stats import read_table
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
-from tests.replay_helpers import post, trimmed_recording, write_recording
+from tests.helpers.replay_helpers import post, trimmed_recording, write_recording
 
 POLIT = [sys.executable, "-m", "polit"]
 

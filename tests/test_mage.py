@@ -23,8 +23,8 @@ import yaml
 from mage.utils.polit_cli import PolitCommandError, polit_executable, run_polit
 
 from polit.replay.server import ReplayServer
-from tests.conftest import ROOT
-from tests.replay_helpers import trimmed_recording
+from tests.helpers.paths import ROOT
+from tests.helpers.replay_helpers import trimmed_recording
 
 PROJECT = ROOT / "mage"
 MAGE_VENV = ROOT / ".venv-mage"

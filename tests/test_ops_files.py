@@ -14,7 +14,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 LOCK = ROOT / "requirements.lock"
 MAGE_LOCK = ROOT / "mage" / "requirements.lock"

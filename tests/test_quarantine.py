@@ -25,7 +25,7 @@ from polit.lake.store import Lake
 from polit.warehouse import WarehouseError, load_lake
 from polit.warehouse.bigquery import BigQueryWarehouse
 from tests.helpers.bigquery import FakeBigQuery
-from tests.replay_helpers import replay_crawl, trimmed_recording
+from tests.helpers.replay_helpers import replay_crawl, trimmed_recording
 
 POLIT = [sys.executable, "-m", "polit"]
 

@@ -27,8 +27,8 @@ from polit.insights.report import chart_svg, heading, render_report
 from polit.insights.sources import BigQuerySource, open_source
 from polit.insights.tiles import TILES, headline
 from polit.warehouse.duck import DuckWarehouse
-from tests.chart_boxes import label_problems, svg_page
-from tests.insights_data import (
+from tests.helpers.chart_boxes import label_problems, svg_page
+from tests.helpers.insights_data import (
     HOSTILE_BOARD,
     IMG,
     JS_LINK,

@@ -18,8 +18,8 @@ from polit.lake.stats import latest_posts
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
 from polit.transform import transform
+from tests.helpers.replay_helpers import post, trimmed_recording, write_recording
 from tests.helpers.warehouse import digest, load
-from tests.replay_helpers import post, trimmed_recording, write_recording
 
 FAULTS = "500:0.05,503:0.03,429:0.03,timeout:0.02,truncate:0.03,reset:0.02,retry_after:0.02"
 SNAPSHOTS = 4  # of the shared recording (each first cycle fetches ~150 threads)

@@ -19,7 +19,7 @@ import pytest
 from polit.crawl.state import BoardState
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
-from tests.replay_helpers import trimmed_recording
+from tests.helpers.replay_helpers import trimmed_recording
 
 POLIT = [sys.executable, "-m", "polit"]
 STATE = Path("_polit/state/pol.json")

@@ -15,8 +15,8 @@ import pyarrow.compute as pc
 from polit.lake.stats import latest_posts
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
-from tests.replay_helpers import replay_crawl, trimmed_recording
-from tests.test_crash import assert_every_visible_file_is_whole
+from tests.helpers.lake_files import assert_every_visible_file_is_whole
+from tests.helpers.replay_helpers import replay_crawl, trimmed_recording
 
 TRIALS = 20
 

@@ -14,7 +14,7 @@ from polit.lake.store import Lake
 from polit.transform import transform
 from polit.warehouse import load_lake
 from polit.warehouse.duck import DuckWarehouse
-from tests.replay_helpers import replay_crawl
+from tests.helpers.replay_helpers import replay_crawl
 
 # tables of the main schema that are not models of the project's own
 NOT_MODELS = ("polit_cursors", "vader_lexicon", "stopwords")

@@ -1,6 +1,6 @@
 """A real GCS emulator (`gcp-storage-emulator`) for the tests, as the session fixture
 `gcs_emulator`. Registered in conftest.py through `pytest_plugins`. The emulator ignores
-`ifGenerationMatch`; tests/gcs_preconditions.py adds it (412 on a mismatch, 0 = must not
+`ifGenerationMatch`; tests/helpers/gcs_preconditions.py adds it (412 on a mismatch, 0 = must not
 exist), which the gs:// lease needs.
 
 The emulator runs in a child process on a free port with in-memory storage. The child also
@@ -41,9 +41,9 @@ START_TIMEOUT = 20.0  # seconds for one start attempt (importing the emulator ta
 START_ATTEMPTS = 3  # a free port can be taken between choosing it and binding it
 PROJECT = "polit-test"
 
-# Run the emulator's own CLI, with generation preconditions added (tests/gcs_preconditions.py:
-# the emulator ignores ifGenerationMatch), plus a thread that exits the process when stdin
-# closes.
+# Run the emulator's own CLI, with generation preconditions added
+# (tests/helpers/gcs_preconditions.py: the emulator ignores ifGenerationMatch), plus a thread
+# that exits the process when stdin closes.
 _CHILD = """
 import os, runpy, sys, threading
 

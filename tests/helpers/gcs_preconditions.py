@@ -9,7 +9,7 @@ on object uploads, reads, patches and deletes, as Cloud Storage implements it.
 The emulator serves one request at a time (`http.server.HTTPServer`), so the check and the
 write that follows it are atomic, as they are in Cloud Storage. `install()` wraps the
 handlers before the emulator's server module builds its routing table from them; the test
-fixture (tests/gcs.py) calls it in the emulator's process. Only this file knows the
+fixture (tests/helpers/gcs.py) calls it in the emulator's process. Only this file knows the
 emulator's internals; tests/test_lease.py checks the 412s over HTTP.
 """
 

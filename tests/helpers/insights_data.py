@@ -18,7 +18,7 @@ from polit.replay.simulate import simulate
 from polit.transform import transform
 from polit.warehouse import load_lake
 from polit.warehouse.duck import DuckWarehouse
-from tests.replay_helpers import post, replay_crawl, write_recording
+from tests.helpers.replay_helpers import post, replay_crawl, write_recording
 
 HOSTILE_BOARD = "int"
 SCRIPT = "<script>window.__xss=1</script>"
