@@ -5,6 +5,7 @@ the replay server cannot send (no Content-Length, endless)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -129,7 +130,7 @@ def test_retry_after_under_the_cap_is_still_waited(tmp_path):
             assert not isinstance(exc.value, RetryAfterTooLong)
         assert slept == [1.0, 1.0]
         slept.clear()
-        client = ChanClient(s.with_(max_retry_after=0.5), sleep=slept.append)
+        client = ChanClient(dataclasses.replace(s, max_retry_after=0.5), sleep=slept.append)
         with client, pytest.raises(RetryAfterTooLong, match=r"over max_retry_after, 0\.5 s"):
             client.threads("pol")
         assert slept == [] and srv.state()["requests"] == 4

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     cls=_Commands,
-    help="Collect a 4chan board into a Parquet lake (and, later, a warehouse and dashboard).",
+    help="Collect 4chan boards into a Parquet lake, load a warehouse, and report on it.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -168,7 +168,12 @@ def crawl(
     api_url: ApiUrl = None,
     lake: LakeUrl = None,
     max_rps: MaxRps = None,
-    once: Annotated[bool, typer.Option("--once", help="One cycle, then exit (default).")] = True,
+    # Never read: crawl always runs exactly one cycle (`polit watch` loops). The flag stays
+    # accepted because Mage, Terraform, the tests and the README pass it.
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="One cycle, then exit: the only mode (watch loops)."),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
 ) -> None:
     """Run one crawl cycle per board and write the new rows to the lake.

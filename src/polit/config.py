@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 DEFAULT_API_URL = "https://a.4cdn.org"
@@ -52,7 +52,6 @@ class Settings:
     max_retries: int = 6
     max_retry_after: float = 120.0  # a longer Retry-After is not slept: try again next cycle
     max_body_bytes: int = 32 * 1024 * 1024  # per response, compressed and decoded
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -60,8 +59,6 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = env.get(f"POLIT_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
@@ -86,9 +83,6 @@ class Settings:
             raise ValueError(f"max_retry_after must be >= 0 seconds, got {self.max_retry_after}")
         if self.max_body_bytes <= 0:
             raise ValueError(f"max_body_bytes must be > 0, got {self.max_body_bytes}")
-
-    def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
 
 
 def _boards(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:

@@ -22,7 +22,6 @@ API_STR_FIELDS = (
     "flag_name", "troll_country", "sub", "com", "filename", "ext", "md5", "semantic_url",
     "email", "tag",
 )  # fmt: skip
-API_FIELDS = frozenset(("no", *API_INT_FIELDS, *API_STR_FIELDS))
 
 # Perspective API scores in [0, 1], as imported datasets carry them in a post's
 # `perspectives` object (Papasavva et al., ICWSM 2020: these seven): attribute -> column.

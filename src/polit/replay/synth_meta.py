@@ -136,7 +136,6 @@ NAME_WORDS = (
     "graph",
     "final",
 )
-ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 FLAG_BITS = 12
 FLAG_POOL = 1 << FLAG_BITS
 SHAPE_BITS = 12
