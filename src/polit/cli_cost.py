@@ -19,8 +19,8 @@ def cost(
     design: Annotated[
         str,
         typer.Option(
-            help="vm: `polit watch` on an always-free e2-micro VM, load + transform on it (the "
-            "cheapest complete design). cloud_run: the hourly Cloud Run job (crawl --once, "
+            help="vm: `polit watch` on an always-free e2-micro VM, load (hourly) and transform "
+            "(--transform-every-hours) on it: the cheapest complete design. cloud_run: the hourly Cloud Run job (crawl --once, "
             "load, transform) from Cloud Scheduler."
         ),
     ] = "vm",
@@ -73,8 +73,12 @@ def cost(
         int, typer.Option(help="Loads a day (cloud_run: crawl, load and transform).", min=1)
     ] = 24,
     transform_every_hours: Annotated[
-        int, typer.Option(help="vm: `polit transform` every this many hours (after a load).")
-    ] = 1,
+        int,
+        typer.Option(
+            help="vm: `polit transform` every this many hours (after a load); 3 fits BigQuery's "
+            "free TiB of queries a month."
+        ),
+    ] = 3,
     vm_network: Annotated[
         str,
         typer.Option(
@@ -88,6 +92,9 @@ def cost(
     watch_interval: Annotated[
         float, typer.Option(help="vm: seconds between watch's cycles.", min=1)
     ] = 60,
+    heartbeat_seconds: Annotated[
+        float, typer.Option(help="vm: watch writes its heartbeat this often.", min=1)
+    ] = 300,
     run_seconds: Annotated[
         float, typer.Option(help="cloud_run: seconds of one `polit run`.", min=1)
     ] = 600,
@@ -159,6 +166,7 @@ def cost(
             vm_network=vm_network,
             flush_minutes=flush_minutes,
             watch_interval=watch_interval,
+            heartbeat_seconds=heartbeat_seconds,
         )
         with err.status("reading the dbt project …"):
             result = estimate(volume, assumptions, load_prices(prices))
