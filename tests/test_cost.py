@@ -260,7 +260,9 @@ def test_intermediate_partitions_expire_as_the_dbt_project_says(project) -> None
                                         "config": {"partition_expiration_days": 3}}}}  # fmt: skip
     assert summarize_manifest(manifest, {})["models"]["m"]["keep_days"] == 3
     # without the expiry the year holds ~50 times more of them
-    full = replace(project, models={n: replace(m, keep_days=None) for n, m in project.models.items()})
+    full = replace(
+        project, models={n: replace(m, keep_days=None) for n, m in project.models.items()}
+    )
     doc = estimate(Volume(posts_per_day=150_000), project=full).as_dict()
     assert {t["table"]: t for t in doc["bigquery_storage"]}["int_post_tokens"]["gib"] > 40 * (
         stored["int_post_tokens"]["gib"]

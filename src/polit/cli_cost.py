@@ -20,8 +20,8 @@ def cost(
         str,
         typer.Option(
             help="vm: `polit watch` on an always-free e2-micro VM, load (hourly) and transform "
-            "(--transform-every-hours) on it: the cheapest complete design. cloud_run: the hourly Cloud Run job (crawl --once, "
-            "load, transform) from Cloud Scheduler."
+            "(--transform-every-hours) on it: the cheapest complete design. cloud_run: the "
+            "hourly Cloud Run job (crawl --once, load, transform) from Cloud Scheduler."
         ),
     ] = "vm",
     lake: Annotated[
@@ -180,12 +180,12 @@ def cost(
 
 
 def _print(result: object) -> None:
-    from polit.cost import DESIGNS, MIB, Estimate
+    from polit.cost import MIB, Estimate, describe
 
     assert isinstance(result, Estimate)
     v, a = result.volume, result.assumptions
     table = Table(
-        title=f"Monthly Google Cloud estimate, design {a.design}: {DESIGNS[a.design]}; "
+        title=f"Monthly Google Cloud estimate, design {a.design}: {describe(a.design, a)}; "
         f"{v.posts_per_day:,.0f} posts/day, BigQuery holding {a.age_days} days",
         caption=f"Volume: {v.source}; {v.lake_bytes_per_post:,.0f} lake B/post. Prices as of "
         f"{result.prices_as_of} ({result.currency}). Model: polit.cost, polit/cost_models.toml.",
@@ -206,7 +206,7 @@ def _print(result: object) -> None:
     out.print(table)
     for name, total in result.designs.items():
         if name != a.design:
-            out.print(f"design {name} ({DESIGNS[name]}): {total:,.2f} USD/month "
+            out.print(f"design {name} ({describe(name, a)}): {total:,.2f} USD/month "
                       f"(polit cost --design {name})")  # fmt: skip
     for i in result.line_items:
         if i.note:

@@ -21,8 +21,9 @@ What each line counts:
   default: a year of /pol/'s raw files, 30 days kept, is ~1 GiB, inside the free 5 GiB), then
   the colder class until `retention_days`, then are deleted; a deleted object stays billed for
   `soft_delete_days`, and a cold object deleted before its class's minimum duration is billed
-  up to it. Class A: object writes (data files, crawl state, watch's heartbeat after every
-  cycle, load manifests) and listings (1,000 objects a page); each lifecycle transition is a
+  up to it. Class A: object writes (data files, crawl state, watch's heartbeat every
+  `heartbeat_seconds`, the crawl lease rewritten every 75 s while a crawler runs, load
+  manifests) and listings (1,000 objects a page); each lifecycle transition is a
   Class A operation of the colder class. Class B: reads (the load manifest, each file a load
   job reads, the crawl state, the lease when a crawl takes it, health checks). Deletes are
   free. The load manifest is bounded: compacted into one
@@ -64,9 +65,16 @@ HOURS_PER_MONTH = 24 * DAYS_PER_MONTH
 SECONDS_PER_DAY = 86400
 COLD_CLASSES = ("NEARLINE", "COLDLINE")
 DESIGNS = {
-    "vm": "polit watch on an always-free e2-micro VM; on it, load hourly, transform every 3 h",
+    "vm": "polit watch on an always-free e2-micro VM; on it, load hourly, transform every {h} h",
     "cloud_run": "hourly Cloud Run job (crawl --once, load, transform) from Cloud Scheduler",
 }
+
+
+def describe(design: str, a: Assumptions) -> str:
+    """One line on a design as assumed."""
+    return DESIGNS[design].format(h=a.transform_every_hours)
+
+
 VM_NETWORKS = ("ipv6", "ipv4", "nat")
 FREE_TIER_REGIONS = {"us-central1", "us-east1", "us-west1"}  # GCS 5 GiB, the e2-micro
 
@@ -460,7 +468,10 @@ class Estimate:
             "design": self.assumptions.design,
             "total_usd_per_month": round(self.total_usd_per_month, 2),
             "designs": {
-                name: {"total_usd_per_month": round(total, 2), "description": DESIGNS[name]}
+                name: {
+                    "total_usd_per_month": round(total, 2),
+                    "description": describe(name, self.assumptions),
+                }
                 for name, total in self.designs.items()
             },
             "currency": self.currency,

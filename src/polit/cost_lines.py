@@ -332,11 +332,7 @@ def lake_operations(volume: Volume, a: Assumptions) -> tuple[float, float, float
     health = 24 * 60 / a.health_check_minutes * DAYS_PER_MONTH if a.design == "vm" else 0
     crawl_reads = a.boards * runs if a.design == "cloud_run" else 0  # the state, each crawl
     reads = runs * manifest_docs + files_day * DAYS_PER_MONTH + health + crawl_reads + lease_reads
-    how = (
-        "files and state every flush"
-        if a.design == "vm"
-        else ("files and state every crawl")
-    )
+    how = "files and state every flush" if a.design == "vm" else ("files and state every crawl")
     note_a = (
         f"{writes:,.0f} writes ({how}; {heartbeats:,.0f} heartbeats, {leases:,.0f} crawl-lease "
         f"writes: renewed every {LEASE_TTL / 4:g} s while crawling) + {lists:,.0f} list calls "
