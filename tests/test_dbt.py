@@ -194,6 +194,16 @@ def test_bigquery_parse_needs_no_connection(bq_work):
     assert "partition_by" not in nodes["model.polit.threads"]["config"] or (
         nodes["model.polit.threads"]["config"]["partition_by"] is None
     )
+    # the two intermediate token tables expire day partitions (intermediate_keep_days); the
+    # raw tables' copies, posts, threads and every mart keep all of them
+    expiring = {
+        n["name"]: n["config"]["partition_expiration_days"]
+        for n in nodes.values()
+        if n["resource_type"] == "model" and n["config"].get("partition_expiration_days")
+    }
+    assert expiring == {"int_post_tokens": 7, "int_term_hours": 7}
+    tokens = nodes["model.polit.int_post_tokens"]["config"]
+    assert tokens["partition_by"]["field"] == "post_datetime"  # expiry is by the posting day
     sources = {s["name"]: s for s in manifest["sources"].values()}
     for table in TABLES:
         src = sources[table]

@@ -511,6 +511,7 @@ def test_vm_runs_watch_always_and_load_and_transform_on_timers() -> None:
         "env": {"POLIT_LAKE": "gs://b/lake", "POLIT_WAREHOUSE": "bigquery://p/polit"},
         "watch_interval": v["watch_interval"]["default"],
         "flush_minutes": v["flush_minutes"]["default"],
+        "heartbeat_seconds": v["heartbeat_seconds"]["default"],
         "load_calendar": v["load_calendar"]["default"],
         "transform_calendar": v["transform_calendar"]["default"],
     }
@@ -535,13 +536,24 @@ def test_vm_runs_watch_always_and_load_and_transform_on_timers() -> None:
         }
 
     watch = unit("polit-watch.service")
-    assert watch["ExecStart"].endswith(f"{image} watch --interval 60 --flush-minutes 10")
+    assert watch["ExecStart"].endswith(
+        f"{image} watch --interval 60 --flush-minutes 10 --heartbeat-seconds 300"
+    )
     assert "--network host" in watch["ExecStart"]  # the host's IPv6 address reaches the API
     assert watch["Restart"] == "always" and watch["ExecStop"].startswith("/usr/bin/docker stop")
     assert unit("polit-load.service")["ExecStart"].endswith(f"{image} load")
     assert unit("polit-transform.service")["ExecStart"].endswith(f"{image} transform")
     assert unit("polit-load.timer")["OnCalendar"] == "*-*-* *:35:00 UTC"  # the seed's :35
-    assert unit("polit-transform.timer")["OnCalendar"] == "*-*-* *:45:00 UTC"  # after the load
+    # after the load, every third hour: what polit cost's default `vm` design prices
+    assert unit("polit-transform.timer")["OnCalendar"] == "*-*-* 00/3:45:00 UTC"
+    from polit.cost import Assumptions
+
+    a = Assumptions()
+    every = int(re.fullmatch(r"\*-\*-\* 00/(\d+):45:00 UTC", v["transform_calendar"]["default"])[1])
+    assert a.design == "vm" and a.transform_every_hours == every
+    assert a.heartbeat_seconds == v["heartbeat_seconds"]["default"]
+    assert a.watch_interval == v["watch_interval"]["default"]
+    assert a.flush_minutes == v["flush_minutes"]["default"]
     for name in ("polit-watch.service", "polit-load.service", "polit-transform.service"):
         start = unit(name)["ExecStart"]
         assert "--env-file /etc/polit/env" in start and "crawl" not in start, name

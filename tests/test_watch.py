@@ -82,3 +82,33 @@ def test_status_reads_the_heartbeat(recording, tmp_path):
         stale = subprocess.run([*base, "status", "--max-age", "0"], env=env,
                                capture_output=True, text=True)  # fmt: skip
         assert stale.returncode == 1 and "old" in stale.stderr
+
+
+def test_heartbeat_is_written_at_most_every_heartbeat_seconds(recording, tmp_path, monkeypatch):
+    """Each heartbeat is a Cloud Storage write on a gs:// lake (polit cost counts them): the
+    first cycle writes one, then none until `heartbeat_seconds` have passed, and the cycles
+    since the last one are written once on the way out."""
+    import polit.crawl.watch as watch_mod
+    from polit.config import Settings
+    from polit.crawl.status import read_status
+
+    rec = trimmed_recording(recording, tmp_path / "rec", snapshots=1)
+    written: list[int] = []
+    real = watch_mod.write_status
+
+    def counting(lake, status):
+        written.append(status.cycles)
+        real(lake, status)
+
+    monkeypatch.setattr(watch_mod, "write_status", counting)
+    with ReplayServer(rec) as srv:
+        for beat, expected in ((3600.0, [1, 4]), (0.0, [1, 2, 3, 4])):
+            written.clear()
+            lake_dir = tmp_path / f"lake-{beat:g}"
+            s = Settings(api_url=srv.url, lake=str(lake_dir), max_rps=0)
+            watcher = watch_mod.Watcher(s, interval=0, min_thread_interval=0,
+                                        heartbeat_seconds=beat)  # fmt: skip
+            assert watcher.run(max_cycles=4, echo=lambda _: None) == 4
+            assert written == expected, beat
+            doc = read_status(Lake(str(lake_dir)))
+            assert doc is not None and doc["cycles"] == 4

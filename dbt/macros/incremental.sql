@@ -291,10 +291,17 @@
 {#-
     The config of a rebuilt mart: `keys` name a group (DuckDB deletes and re-inserts whole
     groups), `present` a column that is never null in a real row, `partition` the time column
-    of the BigQuery day partitions (`data_type` timestamp or date), `cluster` its clustering.
+    of the BigQuery day partitions (`data_type` timestamp or date), `cluster` its clustering,
+    `keep_days` (when set) BigQuery's partition_expiration_days: partitions whose day is older
+    are deleted (DuckDB keeps everything; the key is in both configs so that `dbt parse`, which
+    polit cost reads, sees it).
 -#}
-{% macro rebuild_config(keys, present, partition, data_type='timestamp', cluster=['board']) -%}
-    {{ return(adapter.dispatch('rebuild_config', 'polit')(keys, present, partition, data_type, cluster)) }}
+{% macro rebuild_config(keys, present, partition, data_type='timestamp', cluster=['board'], keep_days=none) -%}
+    {%- set config = adapter.dispatch('rebuild_config', 'polit')(keys, present, partition, data_type, cluster) -%}
+    {%- if keep_days is not none and keep_days | int > 0 -%}
+        {%- do config.update({'partition_expiration_days': keep_days | int}) -%}
+    {%- endif -%}
+    {{ return(config) }}
 {%- endmacro %}
 
 {% macro duckdb__rebuild_config(keys, present, partition, data_type, cluster) -%}

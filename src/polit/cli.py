@@ -216,6 +216,14 @@ def watch(
     flush_posts: Annotated[
         int, typer.Option(help="…or once this many rows are buffered.")
     ] = 50_000,
+    heartbeat_seconds: Annotated[
+        float,
+        typer.Option(
+            help="Write the heartbeat (`polit status`) after the first cycle and then at most "
+            "this often: one Cloud Storage write each on a gs:// lake.",
+            min=0,
+        ),
+    ] = 300.0,
     cycles: Annotated[int, typer.Option(help="Stop after N cycles (0 = run forever).")] = 0,
 ) -> None:
     """Poll continuously until interrupted (SIGINT/SIGTERM finish the files, then exit 0).
@@ -228,7 +236,7 @@ def watch(
 
     s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
     watcher = Watcher(s, interval=interval, flush_minutes=flush_minutes, flush_posts=flush_posts,
-                      limiter=_limiter(s))  # fmt: skip
+                      heartbeat_seconds=heartbeat_seconds, limiter=_limiter(s))  # fmt: skip
     with _lease(Lake(s.lake), s.boards, "polit watch", on_lost=watcher.stop_event.set) as leases:
         watcher.install_signal_handlers()
         watcher.run(max_cycles=cycles, echo=lambda line: out.print(line))

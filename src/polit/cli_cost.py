@@ -19,9 +19,9 @@ def cost(
     design: Annotated[
         str,
         typer.Option(
-            help="vm: `polit watch` on an always-free e2-micro VM, load + transform on it (the "
-            "cheapest complete design). cloud_run: the hourly Cloud Run job (crawl --once, "
-            "load, transform) from Cloud Scheduler."
+            help="vm: `polit watch` on an always-free e2-micro VM, load (hourly) and transform "
+            "(--transform-every-hours) on it: the cheapest complete design. cloud_run: the "
+            "hourly Cloud Run job (crawl --once, load, transform) from Cloud Scheduler."
         ),
     ] = "vm",
     lake: Annotated[
@@ -73,8 +73,12 @@ def cost(
         int, typer.Option(help="Loads a day (cloud_run: crawl, load and transform).", min=1)
     ] = 24,
     transform_every_hours: Annotated[
-        int, typer.Option(help="vm: `polit transform` every this many hours (after a load).")
-    ] = 1,
+        int,
+        typer.Option(
+            help="vm: `polit transform` every this many hours (after a load); 3 fits BigQuery's "
+            "free TiB of queries a month."
+        ),
+    ] = 3,
     vm_network: Annotated[
         str,
         typer.Option(
@@ -88,6 +92,9 @@ def cost(
     watch_interval: Annotated[
         float, typer.Option(help="vm: seconds between watch's cycles.", min=1)
     ] = 60,
+    heartbeat_seconds: Annotated[
+        float, typer.Option(help="vm: watch writes its heartbeat this often.", min=1)
+    ] = 300,
     run_seconds: Annotated[
         float, typer.Option(help="cloud_run: seconds of one `polit run`.", min=1)
     ] = 600,
@@ -159,6 +166,7 @@ def cost(
             vm_network=vm_network,
             flush_minutes=flush_minutes,
             watch_interval=watch_interval,
+            heartbeat_seconds=heartbeat_seconds,
         )
         with err.status("reading the dbt project …"):
             result = estimate(volume, assumptions, load_prices(prices))
@@ -172,12 +180,12 @@ def cost(
 
 
 def _print(result: object) -> None:
-    from polit.cost import DESIGNS, MIB, Estimate
+    from polit.cost import MIB, Estimate, describe
 
     assert isinstance(result, Estimate)
     v, a = result.volume, result.assumptions
     table = Table(
-        title=f"Monthly Google Cloud estimate, design {a.design}: {DESIGNS[a.design]}; "
+        title=f"Monthly Google Cloud estimate, design {a.design}: {describe(a.design, a)}; "
         f"{v.posts_per_day:,.0f} posts/day, BigQuery holding {a.age_days} days",
         caption=f"Volume: {v.source}; {v.lake_bytes_per_post:,.0f} lake B/post. Prices as of "
         f"{result.prices_as_of} ({result.currency}). Model: polit.cost, polit/cost_models.toml.",
@@ -198,7 +206,7 @@ def _print(result: object) -> None:
     out.print(table)
     for name, total in result.designs.items():
         if name != a.design:
-            out.print(f"design {name} ({DESIGNS[name]}): {total:,.2f} USD/month "
+            out.print(f"design {name} ({describe(name, a)}): {total:,.2f} USD/month "
                       f"(polit cost --design {name})")  # fmt: skip
     for i in result.line_items:
         if i.note:

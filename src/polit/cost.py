@@ -8,7 +8,8 @@ for one design, `estimate_designs` for each of them.
 Two designs (a month is 30 days, GiB = 2^30 bytes):
 
 - `vm` (the default: complete and the cheapest): `polit watch` on one always-free e2-micro
-  VM writing the gs:// lake, and on the same VM `polit load` + `polit transform` every hour
+  VM writing the gs:// lake, and on the same VM `polit load` every hour and `polit
+  transform` every `transform_every_hours` (3: what fits BigQuery's free TiB of queries)
   into BigQuery. The VM reaches the API and Google's APIs over its external IPv6 address,
   which is not charged; an external IPv4 address is (`vm_network`, see prices.toml).
 - `cloud_run`: the hourly Cloud Run job (`polit run`: crawl --once, load, transform) started
@@ -20,10 +21,12 @@ What each line counts:
   default: a year of /pol/'s raw files, 30 days kept, is ~1 GiB, inside the free 5 GiB), then
   the colder class until `retention_days`, then are deleted; a deleted object stays billed for
   `soft_delete_days`, and a cold object deleted before its class's minimum duration is billed
-  up to it. Class A: object writes (data files, crawl state, watch's heartbeat after every
-  cycle, load manifests) and listings (1,000 objects a page); each lifecycle transition is a
+  up to it. Class A: object writes (data files, crawl state, watch's heartbeat every
+  `heartbeat_seconds`, the crawl lease rewritten every 75 s while a crawler runs, load
+  manifests) and listings (1,000 objects a page); each lifecycle transition is a
   Class A operation of the colder class. Class B: reads (the load manifest, each file a load
-  job reads, the crawl state, health checks). The load manifest is bounded: compacted into one
+  job reads, the crawl state, the lease when a crawl takes it, health checks). Deletes are
+  free. The load manifest is bounded: compacted into one
   document once it holds `manifest_compact_docs` job documents (`None`: today's manifest,
   one document per load job forever, every one read by every load).
 - BigQuery: see polit.cost_dbt (every dbt model and test from the dbt project, each run at the
@@ -62,9 +65,16 @@ HOURS_PER_MONTH = 24 * DAYS_PER_MONTH
 SECONDS_PER_DAY = 86400
 COLD_CLASSES = ("NEARLINE", "COLDLINE")
 DESIGNS = {
-    "vm": "polit watch on an always-free e2-micro VM, hourly load + transform on it",
+    "vm": "polit watch on an always-free e2-micro VM; on it, load hourly, transform every {h} h",
     "cloud_run": "hourly Cloud Run job (crawl --once, load, transform) from Cloud Scheduler",
 }
+
+
+def describe(design: str, a: Assumptions) -> str:
+    """One line on a design as assumed."""
+    return DESIGNS[design].format(h=a.transform_every_hours)
+
+
 VM_NETWORKS = ("ipv6", "ipv4", "nat")
 FREE_TIER_REGIONS = {"us-central1", "us-east1", "us-west1"}  # GCS 5 GiB, the e2-micro
 
@@ -352,7 +362,10 @@ class Assumptions:
 
     design: str = "vm"
     runs_per_day: int = 24  # loads (and crawls + transforms, for cloud_run)
-    transform_every_hours: int = 1  # vm: `polit transform` after every load, or less often
+    # vm: `polit transform` after every 3rd load: an hourly `dbt build` bills 3.4 GiB (1.8 GiB
+    # of it BigQuery's 10 MiB minimum per table of each query), 2.4 TiB a month, beyond the
+    # free TiB; every 3 hours fits in it
+    transform_every_hours: int = 3
     retention_days: int = 30  # raw lake objects deleted after (lifecycle)
     cold_after_days: int | None = None  # ... moved to `cold_class` after; None: never
     cold_class: str = "NEARLINE"
@@ -371,7 +384,8 @@ class Assumptions:
     # vm
     vm_network: str = "ipv6"
     disk_gb: float = 10.0  # the boot disk (Container-Optimized OS needs 10 GB)
-    watch_interval: float = 60.0  # seconds between watch's cycles: a heartbeat write each
+    watch_interval: float = 60.0  # seconds between watch's cycles
+    heartbeat_seconds: float = 300.0  # `polit watch --heartbeat-seconds`: one write this often
     flush_minutes: float = 10.0  # watch writes its files (and state) this often
     health_check_minutes: float = 5.0  # the image's HEALTHCHECK reads the heartbeat
 
@@ -395,7 +409,8 @@ class Assumptions:
         if self.manifest_compact_docs is not None and self.manifest_compact_docs < 1:
             raise CostError("manifest compaction needs at least 1 document")
         for name in ("run_seconds", "vcpu", "memory_gib", "boards", "watch_interval",
-                     "flush_minutes", "health_check_minutes", "disk_gb"):  # fmt: skip
+                     "heartbeat_seconds", "flush_minutes", "health_check_minutes",
+                     "disk_gb"):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise CostError(f"{name.replace('_', ' ')} must be > 0")
 
@@ -453,7 +468,10 @@ class Estimate:
             "design": self.assumptions.design,
             "total_usd_per_month": round(self.total_usd_per_month, 2),
             "designs": {
-                name: {"total_usd_per_month": round(total, 2), "description": DESIGNS[name]}
+                name: {
+                    "total_usd_per_month": round(total, 2),
+                    "description": describe(name, self.assumptions),
+                }
                 for name, total in self.designs.items()
             },
             "currency": self.currency,
@@ -513,7 +531,8 @@ def warehouse_month(
     runs = a.transforms_per_day
 
     def sizes_for(tables: dict[str, Any], dbt_vars: dict[str, Any]) -> Sizes:
-        return volume_sizes(volume, models, dbt_vars, window_days(dbt_vars, runs))
+        return volume_sizes(volume, replace(models, tables=tables), dbt_vars,
+                            window_days(dbt_vars, runs))  # fmt: skip
 
     return project_costs(
         project,

@@ -21,13 +21,13 @@ import re
 import tempfile
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 MODELS_PATH = Path(__file__).with_name("cost_models.toml")
 LONG_TERM_AFTER_DAYS = 90  # a partition unmodified this long is long-term storage
-SUMMARY_VERSION = 2  # of the cached summary of dbt's manifest
+SUMMARY_VERSION = 3  # of the cached summary of dbt's manifest
 SKIPPED_DIRS = {"target", "logs", "dbt_packages", ".user.yml"}
 WINDOWS = ("run", "raw", "recent", "trend", "all")
 TMP = "__dbt_tmp"  # the temp table of a model's run: its rows, sized like the model's table
@@ -47,6 +47,7 @@ class DbtModel:
     post_hooks: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()  # the models it selects from
     unique_key: tuple[str, ...] = ()
+    keep_days: float | None = None  # BigQuery partition_expiration_days
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def summarize_manifest(manifest: dict[str, Any], dbt_vars: dict[str, Any]) -> di
                 "depends_on": [
                     n.split(".")[-1] for n in node["depends_on"]["nodes"] if n.startswith("model.")
                 ],
+                "keep_days": cfg.get("partition_expiration_days"),
             }
         elif kind == "seed":
             seeds.append(node["name"])
@@ -191,6 +193,7 @@ def _project(summary: dict[str, Any]) -> DbtProject:
                 tuple(m["post_hooks"]),
                 tuple(m["depends_on"]),
                 tuple(m["unique_key"]),
+                float(m["keep_days"]) if m.get("keep_days") else None,
             )
             for name, m in summary["models"].items()
         },
@@ -497,6 +500,16 @@ class WarehouseMonth:
         return sum(n.billed() for n in self.nodes)
 
 
+def kept_tables(project: DbtProject, cost_models: CostModels) -> dict[str, Table]:
+    """The cost tables, each model's partitions expiring as the dbt project configures them
+    (partition_expiration_days), else as cost_models.toml says (`keep_days`)."""
+    out = dict(cost_models.tables)
+    for name, model in project.models.items():
+        if model.keep_days is not None and name in out:
+            out[name] = replace(out[name], keep_days=model.keep_days)
+    return out
+
+
 def project_costs(
     project: DbtProject,
     cost_models: CostModels,
@@ -513,7 +526,7 @@ def project_costs(
             "cost_models.toml has no entry for the dbt model(s) " + ", ".join(missing)
         )
     dbt_vars = {**cost_models.vars, **project.vars}
-    sizes: Sizes = sizes_for(cost_models.tables, dbt_vars)
+    sizes: Sizes = sizes_for(kept_tables(project, cost_models), dbt_vars)
     nodes: list[tuple[NodeCost, list[Query], list[Query]]] = []
     tests_by_node: dict[str, list[Query]] = {}
     for test in project.tests:

@@ -25,6 +25,7 @@ from polit.cost import (
     Volume,
 )
 from polit.cost_dbt import WarehouseMonth
+from polit.crawl.lease import TTL as LEASE_TTL
 
 
 class Bill:
@@ -172,8 +173,8 @@ class Bill:
             HOURS_PER_MONTH,
             "compute_e2_micro",
             "compute_free_e2_micro_hours" if free_region else 0.0,
-            "polit watch, and load + transform every hour; always free in "
-            "us-central1, us-east1, us-west1",
+            f"polit watch, load every hour, transform every {a.transform_every_hours} h; "
+            "always free in us-central1, us-east1, us-west1",
         )
         self.add(
             "Compute Engine: standard persistent disk",
@@ -308,12 +309,16 @@ def lake_operations(volume: Volume, a: Assumptions) -> tuple[float, float, float
     runs = a.runs_per_month
     flushes = 24 * 60 / a.flush_minutes * DAYS_PER_MONTH
     crawls = flushes if a.design == "vm" else runs
-    heartbeats = SECONDS_PER_DAY / a.watch_interval * DAYS_PER_MONTH if a.design == "vm" else 0
+    beat = max(a.heartbeat_seconds, a.watch_interval)  # written after the first cycle past it
+    heartbeats = SECONDS_PER_DAY / beat * DAYS_PER_MONTH if a.design == "vm" else 0
+    leases, lease_reads = lease_operations(a)
     state = a.boards * crawls
     docs_per_run = MANIFEST_DOC_FILES
     k = a.manifest_compact_docs
     compactions = runs * docs_per_run / k if k else 0.0
-    writes = files_day * DAYS_PER_MONTH + state + heartbeats + runs * docs_per_run + compactions
+    writes = (
+        files_day * DAYS_PER_MONTH + state + heartbeats + leases + runs * docs_per_run + compactions
+    )
     # a load lists each table's files (kept `retention_days`) and the manifest's documents
     per_table = files_day / 2 * a.retention_days
     if k:
@@ -326,15 +331,12 @@ def lake_operations(volume: Volume, a: Assumptions) -> tuple[float, float, float
     lists = lists_per_run * runs
     health = 24 * 60 / a.health_check_minutes * DAYS_PER_MONTH if a.design == "vm" else 0
     crawl_reads = a.boards * runs if a.design == "cloud_run" else 0  # the state, each crawl
-    reads = runs * manifest_docs + files_day * DAYS_PER_MONTH + health + crawl_reads
-    how = (
-        "watch's heartbeat every cycle, files and state every flush"
-        if a.design == "vm"
-        else ("files and state every crawl")
-    )
+    reads = runs * manifest_docs + files_day * DAYS_PER_MONTH + health + crawl_reads + lease_reads
+    how = "files and state every flush" if a.design == "vm" else ("files and state every crawl")
     note_a = (
-        f"{writes:,.0f} writes ({how}; {heartbeats:,.0f} heartbeats) + {lists:,.0f} list "
-        f"calls ({lists_per_run} a load)"
+        f"{writes:,.0f} writes ({how}; {heartbeats:,.0f} heartbeats, {leases:,.0f} crawl-lease "
+        f"writes: renewed every {LEASE_TTL / 4:g} s while crawling) + {lists:,.0f} list calls "
+        f"({lists_per_run} a load); deletes are free"
     )
     manifest = (
         f"the manifest, compacted at {k} documents"
@@ -346,6 +348,18 @@ def lake_operations(volume: Volume, a: Assumptions) -> tuple[float, float, float
         "reads" + (", the health check" if health else ", the crawl state")
     )
     return writes, lists, reads, note_a, note_b
+
+
+def lease_operations(a: Assumptions) -> tuple[float, float]:
+    """(Class A writes, Class B reads) of the gs:// crawl leases in a month (polit.crawl.lease):
+    each crawling process creates its board's lease (one read, one write), rewrites it every
+    TTL / 4 seconds while it runs, and deletes it at the end (free). `watch` runs all month;
+    each `polit run` holds it for its crawl (`run_seconds` at most)."""
+    every = LEASE_TTL / 4
+    if a.design == "vm":
+        return a.boards * SECONDS_PER_DAY * DAYS_PER_MONTH / every, 0.0
+    per_run = 1 + math.floor(a.run_seconds / every)
+    return a.boards * a.runs_per_month * per_run, float(a.boards * a.runs_per_month)
 
 
 def load_insert_bytes(volume: Volume, a: Assumptions, minimum: float) -> float:

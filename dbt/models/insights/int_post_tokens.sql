@@ -1,4 +1,4 @@
-{{ config(**rebuild_config(['board', 'post_id'], 'post_id', 'post_datetime')) }}
+{{ config(**rebuild_config(['board', 'post_id'], 'post_id', 'post_datetime', keep_days=var('intermediate_keep_days'))) }}
 {%- set touched_inputs = [[ref('posts'), 'post_datetime']] %}
 
 {#-

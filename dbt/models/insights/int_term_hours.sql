@@ -1,4 +1,4 @@
-{{ config(**rebuild_config(['board', 'hour'], 'posts', 'hour')) }}
+{{ config(**rebuild_config(['board', 'hour'], 'posts', 'hour', keep_days=var('intermediate_keep_days'))) }}
 {%- set touched_inputs = [[ref('int_post_tokens'), 'post_datetime']] %}
 
 {#-

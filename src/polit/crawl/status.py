@@ -1,4 +1,5 @@
-"""The heartbeat `polit watch` writes after every cycle, and `polit status` reads.
+"""The heartbeat `polit watch` writes (after its first cycle, then every `--heartbeat-seconds`),
+and `polit status` reads.
 
 It lives in the lake (`_polit/status/watch.json`) so that a container's health check and
 a person on another machine see the same thing.

@@ -33,6 +33,7 @@ class Watcher:
         flush_posts: int = 50_000,
         min_thread_interval: float = 10.0,
         limiter: RateLimiter | None = None,
+        heartbeat_seconds: float = 300.0,
     ) -> None:
         self.settings = settings
         self.limiter = limiter  # None: the client's own (shared by nobody else)
@@ -40,6 +41,9 @@ class Watcher:
         self.flush_seconds = flush_minutes * 60
         self.flush_posts = flush_posts
         self.min_thread_interval = min_thread_interval
+        # the heartbeat after the first cycle, then after the first cycle at least this long
+        # since the last one (each a Cloud Storage write on a gs:// lake; 0: every cycle)
+        self.heartbeat_seconds = heartbeat_seconds
         self.stop_event = threading.Event()
 
     def install_signal_handlers(self) -> None:
@@ -69,6 +73,8 @@ class Watcher:
             ]  # fmt: skip
             last_flush = time.monotonic()
             status = Status(started_at=_now(), boards=list(self.settings.boards))
+            last_beat: float | None = None
+            beat_cycles = 0  # the cycles the last heartbeat written counts
             while not self.stop_event.is_set():
                 started = time.monotonic()
                 cycle_started_at = _now()
@@ -80,7 +86,9 @@ class Watcher:
                     echo(reports[-1].summary())
                 cycles += 1
                 status.record(cycle_started_at, reports, client.stats.as_dict())
-                write_status(lake, status)
+                if last_beat is None or time.monotonic() - last_beat >= self.heartbeat_seconds:
+                    write_status(lake, status)
+                    last_beat, beat_cycles = time.monotonic(), status.cycles
                 buffered = sum(c.buffered for c in crawlers)
                 if (
                     buffered >= self.flush_posts
@@ -94,5 +102,7 @@ class Watcher:
                 self.stop_event.wait(max(0.0, self.interval - (time.monotonic() - started)))
             for crawler in crawlers:
                 flush_logged(crawler)
+            if status.cycles != beat_cycles:  # the last cycles, once, on the way out
+                write_status(lake, status)
         echo(f"stopped after {cycles} cycles; files and state are written")
         return cycles

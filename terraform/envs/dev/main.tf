@@ -73,7 +73,7 @@ module "iam" {
   depends_on = [google_project_service.apis]
 }
 
-# runner = vm: `polit watch` all the time, `polit load` at :35 and `polit transform` at :45,
+# runner = vm: `polit watch` all the time, `polit load` at :35 and `polit transform` at :45 of every third hour,
 # on one always-free e2-micro VM, as the pipeline account.
 module "vm" {
   count                 = local.on_vm ? 1 : 0
@@ -91,6 +91,7 @@ module "vm" {
   external_ipv4         = var.vm_external_ipv4
   watch_interval        = var.watch_interval
   flush_minutes         = var.flush_minutes
+  heartbeat_seconds     = var.heartbeat_seconds
   load_calendar         = var.load_calendar
   transform_calendar    = var.transform_calendar
   deletion_protection   = var.deletion_protection

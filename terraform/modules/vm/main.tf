@@ -24,6 +24,7 @@ locals {
     env                = local.env
     watch_interval     = var.watch_interval
     flush_minutes      = var.flush_minutes
+    heartbeat_seconds  = var.heartbeat_seconds
     load_calendar      = var.load_calendar
     transform_calendar = var.transform_calendar
   })

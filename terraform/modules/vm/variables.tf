@@ -132,7 +132,7 @@ variable "extra_env" {
 }
 
 variable "watch_interval" {
-  description = "Seconds between the cycles of `polit watch` (it writes its heartbeat after each)."
+  description = "Seconds between the cycles of `polit watch`."
   type        = number
   default     = 60
 
@@ -148,6 +148,17 @@ variable "flush_minutes" {
   default     = 10
 }
 
+variable "heartbeat_seconds" {
+  description = "`polit watch --heartbeat-seconds`: it writes its heartbeat (one Cloud Storage write) after the first cycle, then at most this often. `polit status --max-age 900` (the image's health check) needs it well under 900."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.heartbeat_seconds >= 0 && var.heartbeat_seconds <= 600
+    error_message = "heartbeat_seconds must be between 0 and 600 (the health check allows 900 s)."
+  }
+}
+
 variable "load_calendar" {
   description = "When `polit load` runs: a systemd OnCalendar expression, UTC (the seed loads at :35)."
   type        = string
@@ -155,9 +166,9 @@ variable "load_calendar" {
 }
 
 variable "transform_calendar" {
-  description = "When `polit transform` runs: a systemd OnCalendar expression, UTC (every hour at :45, after the load; `*-*-* 00/3:45:00 UTC` for every third hour)."
+  description = "When `polit transform` runs: a systemd OnCalendar expression, UTC. Every third hour at :45, after that hour's load: an hourly `dbt build` bills ~2.4 TiB a month on BigQuery, beyond its free TiB (`polit cost --transform-every-hours 1`); `*-*-* *:45:00 UTC` for every hour."
   type        = string
-  default     = "*-*-* *:45:00 UTC"
+  default     = "*-*-* 00/3:45:00 UTC"
 }
 
 variable "deletion_protection" {
