@@ -75,7 +75,10 @@ def body_problem(data: Any) -> str | None:
 
 def decode_line(line: bytes) -> tuple[Any, str | None, tuple[str, ...]]:
     """(decoded body, why it is unusable or None, notes) for one NDJSON line."""
-    data, notes = decode_json(line, "")
+    try:
+        data, notes = decode_json(line, "")
+    except ValueError as exc:  # json refuses an integer of more than 4,300 digits
+        return None, f"invalid JSON ({str(exc)[:80]})", ()
     if data is None:
         return None, f"invalid JSON ({notes[-1] if notes else 'empty'})", notes
     return data, body_problem(data), notes
