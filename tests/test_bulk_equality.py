@@ -94,30 +94,45 @@ def post(no: int, resto: int, **fields: Any) -> dict[str, Any]:
     return {"no": no, "resto": resto, "time": 1679900000 + no, "com": f"post {no}", **fields}
 
 
+HOSTILE_HTML = (
+    '<a href="#p11" class="quotelink">&gt;&gt;11</a><br>'
+    '<span class="deadlink">&gt;&gt;9</span> &amp;lt; &#x1F600; &#99999999999999; '
+    "&notit; &ETH &copy <script>alert(1)</script>"
+    '<span class="quote">&gt;green<span class="quote">&gt;nested</span></span> '
+    "https://x.example/a_(b)), ok"
+)
+
+
 def dumps(obj: Any) -> bytes:
     return json.dumps(obj).encode()  # integers beyond 64 bits too (orjson refuses them)
 
 
 def hostile_bodies() -> list[bytes]:
     bodies = [
-        dumps({"posts": [
-            post(10, 0, replies=3, toxicity=0.9, foo={"a": [1, 2]}),  # an API field named
-            post(11, 10, fsize=BIG + 5, w="120", h="tall"),  # like a score column; poison
-            post(12, 10, time=float(2**64), name=["x"], com=5),  # wrong types
-            {"no": BIG, "resto": 10, "com": "my number is too big"},  # the key: rejected
-            {"resto": 10, "com": "no number"},
-            "not an object",
-            post(13, 10, w=-(2**65), tail_size=10**30),
-            post(14, 10, perspectives={"TOXICITY": "high", "SPAM": 0.5, "OTHER": 0.1},
-                 entities=[{"entity_text": "EU", "entity_label": "ORG"}]),
-            post(15, 10, perspectives=[0.1], com=(
-                '<a href="#p11" class="quotelink">&gt;&gt;11</a><br>'
-                '<span class="deadlink">&gt;&gt;9</span> &amp;lt; &#x1F600; &#99999999999999; '
-                '&notit; &ETH &copy <script>alert(1)</script><span class="quote">&gt;green'
-                '<span class="quote">&gt;nested</span></span> https://x.example/a_(b)), ok')),
-            post(16, 99, com="resto of another thread"),
-            post(17, 10, com="x" * 100_001),
-        ], "extracted_poster_id": "abc", "posts_total": 9}),  # fmt: skip
+        dumps(
+            {
+                "posts": [
+                    post(10, 0, replies=3, toxicity=0.9, foo={"a": [1, 2]}),  # named like a column
+                    post(11, 10, fsize=BIG + 5, w="120", h="tall"),  # beyond int64, wrong types
+                    post(12, 10, time=float(2**64), name=["x"], com=5),  # a float, a list, an int
+                    {"no": BIG, "resto": 10, "com": "my number is too big"},  # the key: rejected
+                    {"resto": 10, "com": "no number"},
+                    "not an object",
+                    post(13, 10, w=-(2**65), tail_size=10**30),
+                    post(
+                        14,
+                        10,
+                        perspectives={"TOXICITY": "high", "SPAM": 0.5, "OTHER": 0.1},
+                        entities=[{"entity_text": "EU", "entity_label": "ORG"}],
+                    ),
+                    post(15, 10, perspectives=[0.1], com=HOSTILE_HTML),
+                    post(16, 99, com="resto of another thread"),
+                    post(17, 10, com="x" * 100_001),
+                ],
+                "extracted_poster_id": "abc",
+                "posts_total": 9,
+            }
+        ),
         dumps({"posts": [post(20, 0, perspectives={"TOXICITY": 1e301, "INSULT": 2})]}),
         b'{"posts": [{"no": 30}], "posts": [{"no": 31, "resto": 0}]}',  # a repeated key
         b'{"posts": [{"no": 40, "resto": 0, "com": "lone \\ud800 surrogate"}]}',
