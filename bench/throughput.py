@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from bench import log, ratio, run_child
+from bench import import_compare, log, ratio, run_child
 
 NAME = "throughput"
 TITLE = "Parse + write throughput (ingest_bodies)"
@@ -94,7 +94,10 @@ def run(quick: bool, scratch: Path) -> dict[str, Any]:
         "--bodies-per-file", str(cfg["bodies_per_file"]),
         "--scratch", str(scratch),
     )  # fmt: skip
-    return summarize(cfg, gen, runs, profile, quick)
+    res = summarize(cfg, gen, runs, profile, quick)
+    log(f"{NAME}: polit import ndjson, this tree against {import_compare.BASELINE}")
+    res["import_compare"] = import_compare.run(quick, scratch)
+    return res
 
 
 def summarize(
@@ -529,6 +532,8 @@ def markdown(res: dict[str, Any]) -> str:
     for f in prof["cprofile_top_tottime"][:8]:
         share = "-" if f["share"] is None else f"{f['share']:.0%}"
         lines.append(f"| `{f['function']}` | {f['tottime_s']:.2f} | {share} | {f['calls']:,} |")
+    if "import_compare" in res:
+        lines += import_compare.markdown(res["import_compare"])
     return "\n".join(lines)
 
 

@@ -150,9 +150,9 @@ def _fast(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     version = version_of(raw)
     extra = None
     if not KNOWN.issuperset(raw):
-        unknown = raw.keys() - KNOWN
-        fields = {k: raw[k] for k in sorted(unknown)}
-        for k in unknown & SCORE_COLUMNS:  # polit's column names: the post's own value is extra
+        unknown, scores_named = _unknown_keys(raw)
+        fields = {k: raw[k] for k in unknown}
+        for k in scores_named:  # polit's column names: the post's own value is extra
             del raw[k]
         if "perspectives" in fields:
             rest = _lift_scores(raw, fields.pop("perspectives"))
@@ -171,6 +171,25 @@ def _fast(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     row["extra"] = extra
     row["version"] = version
     return row, notes
+
+
+# A board's posts come in a few dozen shapes (OP or reply, with or without a file, a
+# dataset's additions): the unknown keys of each shape, sorted, are worked out once.
+_SHAPES: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_MAX_SHAPES = 4096
+
+
+def _unknown_keys(raw: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the keys of `raw` the API does not define, sorted; those of them named like a score
+    column)."""
+    shape = tuple(raw)
+    found = _SHAPES.get(shape)
+    if found is None:
+        unknown = tuple(sorted(raw.keys() - KNOWN))
+        found = (unknown, tuple(k for k in unknown if k in SCORE_COLUMNS))
+        if len(_SHAPES) < _MAX_SHAPES:
+            _SHAPES[shape] = found
+    return found
 
 
 def _strict(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
@@ -233,14 +252,18 @@ def _lift_scores(row: dict[str, Any], perspectives: Any) -> Any:
     """
     if type(perspectives) is not dict:
         return perspectives
-    rest = {}
+    rest = None
+    get = SCORE_FIELDS.get
     for name, score in perspectives.items():
-        column = SCORE_FIELDS.get(name)
-        if column is not None and type(score) in (float, int) and abs(score) < 1e300:
-            row[column] = float(score)
+        column = get(name)
+        kind = type(score)
+        if column is not None and (kind is float or kind is int) and -1e300 < score < 1e300:
+            row[column] = score if kind is float else float(score)
         else:
+            if rest is None:
+                rest = {}
             rest[name] = score
-    return rest or None
+    return rest
 
 
 def version_of(raw: dict[str, Any]) -> str:

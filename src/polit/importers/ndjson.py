@@ -8,9 +8,10 @@ Each line is an API thread body `{"posts": [...]}` with a few additions: per pos
 `extra` JSON column (see `polit.chan.posts`), so nothing is dropped.
 
 Files may be plain, gzip or zstd, told apart by their first bytes, not their names. Lines are
-read one at a time and checked here, so that a malformed one is logged as `file:line` and
-skipped; the good ones go to `ingest_bodies` as bytes, which parses and writes them in worker
-processes. Memory stays bounded by a few chunks of bodies, whatever the size of the input.
+read one at a time and go to `ingest_bodies` as `Line`s (file, line number, bytes): the worker
+processes decode each once, check it, parse and write it; a malformed one comes back, and is
+logged here as `file:line` and skipped. Memory stays bounded by a few chunks of bodies,
+whatever the size of the input.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import zstandard
 from polit.chan.client import decode_json
 from polit.crawl.crawler import new_run_id
 from polit.importers.report import ImportReport, Progress
-from polit.lake.ingest import ingest_bodies
+from polit.lake.ingest import IngestReport, Line, decode_line, ingest_bodies
 from polit.lake.store import Lake
 
 log = logging.getLogger("polit.import")
@@ -82,16 +83,8 @@ def open_lines(path: Path) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
 
 def check_line(line: bytes) -> tuple[int, str | None, tuple[str, ...]]:
     """(posts in the body, why it is unusable or None, notes) for one NDJSON line."""
-    data, notes = decode_json(line, "")
-    if data is None:
-        return 0, f"invalid JSON ({notes[-1] if notes else 'empty'})", notes
-    posts = data.get("posts") if isinstance(data, dict) else None
-    if not isinstance(posts, list) or not posts:
-        return 0, "not a thread body (no 'posts' list)", notes
-    op = posts[0]
-    if not isinstance(op, dict) or type(op.get("no")) is not int:
-        return 0, "its first post has no integer 'no'", notes
-    return len(posts), None, notes
+    data, problem, notes = decode_line(line)
+    return (0 if problem else len(data["posts"])), problem, notes
 
 
 class _Reader:
@@ -106,7 +99,7 @@ class _Reader:
         self.position = 0  # input bytes read, as last reported
         self.written = 0  # posts written (from ingest's callback)
 
-    def bodies(self) -> Iterator[bytes]:
+    def bodies(self) -> Iterator[Line]:
         for path in self.paths:
             self.report.inputs += 1
             with open_lines(path) as (stream, raw):
@@ -114,22 +107,16 @@ class _Reader:
             self.done += os.path.getsize(path)
             self.tick(self.done)
 
-    def _lines(self, path: Path, stream: IO[bytes], raw: IO[bytes]) -> Iterator[bytes]:
+    def _lines(self, path: Path, stream: IO[bytes], raw: IO[bytes]) -> Iterator[Line]:
         lineno = 0
+        source = str(path)
         try:
             for lineno, line in enumerate(stream, 1):
                 if lineno % TICK_LINES == 0:
                     self.tick(self.done + raw.tell())
                 if not line.strip():
                     continue
-                _, problem, notes = check_line(line)
-                if problem is not None:
-                    self.report.malformed += 1
-                    log.warning("%s:%d: %s, skipped", path, lineno, problem)
-                    continue
-                for note in notes:
-                    log.warning("%s:%d: %s", path, lineno, note)
-                yield line
+                yield Line(source, lineno, line)
         except CORRUPT as exc:
             self.report.malformed += 1
             log.error("%s:%d: unreadable from here on (%s), rest of the file skipped",
@@ -139,6 +126,15 @@ class _Reader:
         self.position = position
         if self.progress is not None:
             self.progress(position, self.total, self.written)
+
+    def checked(self, part: IngestReport) -> None:
+        """Log and count what a worker found in its chunk's lines."""
+        for note in part.notes:
+            log.warning("%s", note)
+        for skipped in part.skipped:
+            log.warning("%s", skipped)
+        self.report.malformed += len(part.skipped)
+        self.written_more(part.posts)
 
     def written_more(self, posts: int) -> None:
         self.written += posts
@@ -165,7 +161,7 @@ def import_ndjson(
         report.run_id,
         bodies_per_file=bodies_per_file,
         workers=workers,
-        progress=reader.written_more,
+        progress=reader.checked,
     )
     report.add(part)
     report.seconds = time.perf_counter() - start

@@ -4,6 +4,10 @@ The crawler diffs bodies against its state; a bulk load has nothing to diff agai
 every post of every body becomes one row. Parsing is the same `parse_thread` the crawler
 uses. With `workers > 1`, chunks of bodies are parsed and written by a process pool, each
 chunk its own Parquet file, so both cores of a small machine work.
+
+A body may be a `Line` of an input file: the worker decodes and checks it (once: the reader
+only splits lines), and a line that is not a thread body comes back in `skipped` as
+`file:line: why`, for the caller to log and count.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from polit.chan.client import decode_json
 from polit.chan.posts import parse_thread, repair_logged
@@ -28,7 +32,16 @@ from polit.lake.store import Lake
 
 log = logging.getLogger("polit.ingest")
 
-Body = bytes | dict[str, Any]
+
+class Line(NamedTuple):
+    """One line of an input file, decoded and checked by the worker that parses it."""
+
+    source: str
+    lineno: int
+    data: bytes
+
+
+Body = bytes | dict[str, Any] | Line
 
 
 @dataclass
@@ -37,12 +50,38 @@ class IngestReport:
     threads: int = 0
     files: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "file:line: why", lines not written
+    notes: list[str] = field(default_factory=list)  # "file:line: note", lines written
 
     def add(self, other: IngestReport) -> None:
         self.posts += other.posts
         self.threads += other.threads
         self.files += other.files
         self.problems += other.problems
+        self.skipped += other.skipped
+        self.notes += other.notes
+
+
+def body_problem(data: Any) -> str | None:
+    """Why a decoded line is not a thread body, or None when it is one."""
+    posts = data.get("posts") if isinstance(data, dict) else None
+    if not isinstance(posts, list) or not posts:
+        return "not a thread body (no 'posts' list)"
+    op = posts[0]
+    if not isinstance(op, dict) or type(op.get("no")) is not int:
+        return "its first post has no integer 'no'"
+    return None
+
+
+def decode_line(line: bytes) -> tuple[Any, str | None, tuple[str, ...]]:
+    """(decoded body, why it is unusable or None, notes) for one NDJSON line."""
+    try:
+        data, notes = decode_json(line, "")
+    except ValueError as exc:  # json refuses an integer of more than 4,300 digits
+        return None, f"invalid JSON ({str(exc)[:80]})", ()
+    if data is None:
+        return None, f"invalid JSON ({notes[-1] if notes else 'empty'})", notes
+    return data, body_problem(data), notes
 
 
 def ingest_bodies(
@@ -53,9 +92,10 @@ def ingest_bodies(
     observed_at: datetime | None = None,
     bodies_per_file: int = 2_000,
     workers: int = 1,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
-    """Parse thread bodies (raw bytes or decoded JSON) and write them as posts files."""
+    """Parse thread bodies (raw bytes, `Line`s or decoded JSON) and write them as posts
+    files. `progress` gets each chunk's report when the chunk is written."""
     observed_at = observed_at or datetime.now(UTC)
     report = IngestReport()
     chunks = _chunks(bodies, bodies_per_file)
@@ -64,7 +104,7 @@ def ingest_bodies(
             part = _ingest_chunk(lake.url, board, chunk, run_id, n, observed_at)
             report.add(part)
             if progress:
-                progress(part.posts)
+                progress(part)
         return report
     with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
         pending: list[Future[IngestReport]] = []
@@ -95,12 +135,14 @@ class _NoPandas(importlib.abc.MetaPathFinder):
 
 
 def _collect(
-    future: Future[IngestReport], report: IngestReport, progress: Callable[[int], None] | None
+    future: Future[IngestReport],
+    report: IngestReport,
+    progress: Callable[[IngestReport], None] | None,
 ) -> None:
     part = future.result()
     report.add(part)
     if progress:
-        progress(part.posts)
+        progress(part)
 
 
 def _chunks(bodies: Iterable[Body], size: int) -> Iterator[list[Body]]:
@@ -137,7 +179,14 @@ def _parse_and_write(
     buf = RowBuffer(POSTS, repair=repair_logged)
     for body in chunk:
         data: Any = body
-        if isinstance(body, bytes):
+        if isinstance(body, Line):
+            data, problem, notes = decode_line(body.data)
+            where = f"{body.source}:{body.lineno}"
+            report.notes.extend(f"{where}: {note}" for note in notes)
+            if problem is not None:
+                report.skipped.append(f"{where}: {problem}, skipped")
+                continue
+        elif isinstance(body, bytes):
             data, notes = decode_json(body, f"body {report.threads}")
             report.problems.extend(notes)
         thread_no = _thread_no(data)
