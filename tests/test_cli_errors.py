@@ -85,19 +85,22 @@ def test_transform_prints_a_line_per_model_and_keeps_dbts_log_in_a_file(tiny_boa
     path = tmp_path / "w.duckdb"
     wh = open_warehouse(str(path))
     try:
-        assert load_lake(Lake(str(lake)), wh).files > 0
+        assert load_lake(Lake(str(lake)), wh).total_files > 0
     finally:
         wh.close()
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "POLIT_WAREHOUSE": str(path)}
     proc = polit("transform", env=env)
     assert proc.returncode == 0, proc.stderr
-    models = {p.stem for p in (Path(__file__).parents[1] / "dbt" / "models").rglob("*.sql")}
+    dbt = Path(__file__).parents[1] / "dbt"
+    nodes = {("model", p.stem) for p in (dbt / "models").rglob("*.sql")}
+    nodes |= {("seed", p.stem) for p in (dbt / "seeds").glob("*.csv")}
     lines = proc.stderr.strip().splitlines()
-    built = [re.fullmatch(r"\s*success model (\w+) \(\d+\.\ds\)", line) for line in lines]
-    assert all(built), lines  # nothing but the progress lines, and every model passed
-    assert {m.group(1) for m in built if m} == models and len(lines) == len(models)
-    summary = proc.stdout.strip().splitlines()
-    assert len(summary) == 1 and summary[0].startswith("dbt build: "), proc.stdout
+    built = [re.fullmatch(r"\s*success (model|seed) (\w+) \(\d+\.\ds\)", ln) for ln in lines]
+    assert all(built), lines  # nothing but the progress lines (no tests), and all passed
+    assert {m.groups() for m in built if m} == nodes and len(lines) == len(nodes)
+    summary = proc.stdout.strip().splitlines()  # and the search index's line
+    assert len(summary) == 2 and summary[0].startswith("dbt build: "), proc.stdout
+    assert re.search(r"\d+ pass, \d+ success", summary[0]), summary[0]
     log = Path(summary[0].rsplit("dbt's log: ", 1)[1])
     assert log.is_file() and log.is_relative_to(tmp_path / "cache")
     assert "Done. PASS=" in log.read_text()  # dbt's own log went to the file
@@ -114,9 +117,9 @@ def test_transform_prints_a_line_per_model_and_keeps_dbts_log_in_a_file(tiny_boa
 def test_an_unreachable_api_fails_fast_in_one_line(tmp_path):
     port = closed_port()
     started = time.monotonic()
-    with pytest.raises(Unreachable) as raised:
-        with ChanClient(Settings(api_url=f"http://127.0.0.1:{port}", max_rps=0)) as client:
-            client.boards()
+    settings = Settings(api_url=f"http://127.0.0.1:{port}", max_rps=0)
+    with pytest.raises(Unreachable) as raised, ChanClient(settings) as client:
+        client.boards()
     assert time.monotonic() - started <= FAIL_FAST_SECONDS
     assert "cannot reach the API" in str(raised.value) and "--api-url" in str(raised.value)
 

@@ -4,9 +4,9 @@ registered on the main app by the import at the end of cli.py."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -103,8 +103,10 @@ def _transform(
 
     log = log_file(build_dir(s.warehouse))
     try:
-        report = run_transform(s.warehouse, full_refresh=full_refresh, select=select,
-                               full_tests=full_tests, quiet=level < 1, on_node=progress)  # fmt: skip
+        report = run_transform(
+            s.warehouse, full_refresh=full_refresh, select=select, full_tests=full_tests,
+            quiet=level < 1, on_node=progress,
+        )  # fmt: skip
     except DbtError as exc:
         if level >= 1:
             raise

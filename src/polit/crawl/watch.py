@@ -102,10 +102,7 @@ class Watcher:
             status.record(cycle_started_at, reports, client.stats.as_dict())
             write_status(lake, status)
             buffered = sum(c.buffered for c in crawlers)
-            if (
-                buffered >= self.flush_posts
-                or time.monotonic() - last_flush >= self.flush_seconds
-            ):
+            if buffered >= self.flush_posts or time.monotonic() - last_flush >= self.flush_seconds:
                 for crawler in crawlers:
                     flush_logged(crawler)  # one board's failure is not the others'
                 last_flush = time.monotonic()

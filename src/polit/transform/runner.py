@@ -132,8 +132,10 @@ def run_dbt(
             "--target-path", str(work / "target"),
             "--log-path", str(work / "logs"),
         ]  # fmt: skip
-        globals_ = ["--no-send-anonymous-usage-stats", "--no-version-check", "--no-use-colors",
-                    "--log-level", "none" if quiet else "info", "--log-level-file", "debug"]  # fmt: skip
+        globals_ = [
+            "--no-send-anonymous-usage-stats", "--no-version-check", "--no-use-colors",
+            "--log-level", "none" if quiet else "info", "--log-level-file", "debug",
+        ]  # fmt: skip
         callbacks = [_node_callback(on_node)] if on_node else []
         try:
             result = dbtRunner(callbacks=callbacks).invoke([*globals_, *args, *flags])
