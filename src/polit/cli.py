@@ -327,9 +327,9 @@ def _status_table(kind: str, doc: dict[str, Any]) -> tuple[str, Table]:
     rows = [
         ("boards", ", ".join(doc["boards"])),
         ("started", doc["started_at"]),
-        ("last cycle", f"{doc['last_cycle_at']} ({duration(doc['lag_seconds'] or 0)} before "
-                       "the heartbeat)" if kind == "scheduled" else
-                       f"{doc['last_cycle_at']} ({duration(doc['lag_seconds'] or 0)} behind)"),
+        ("finished", f"{doc.get('stopped_at')} (took {duration(doc['lag_seconds'] or 0)})")
+        if kind == "scheduled" else
+        ("last cycle", f"{doc['last_cycle_at']} ({duration(doc['lag_seconds'] or 0)} behind)"),
         ("heartbeat age", f"{duration(age)} ({doc['updated_at']})"),
         ("cycles", f"{doc['cycles']:,}"),
         ("requests", f"{client.get('requests', 0):,}"
