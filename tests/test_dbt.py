@@ -127,10 +127,9 @@ def test_cli_transform_run_and_rebuild(recording, tmp_path):
     env = {"POLIT_WAREHOUSE": str(warehouse), "POLIT_LAKE": str(tmp_path / "lake"),
            "POLIT_MAX_RPS": "0", "COLUMNS": "200"}  # fmt: skip
 
-    failed = runner.invoke(app, ["transform"], env=env)  # no raw tables: dbt fails
-    assert failed.exit_code == 1, (failed.output, failed.exception)
-    # the failing nodes are named (the staging views, or first their unit tests)
-    assert "polit.stg_chan__" in failed.output, failed.output
+    failed = runner.invoke(app, ["transform"], env=env)  # nothing loaded: dbt never starts
+    assert failed.exit_code == 2, (failed.output, failed.exception)
+    assert "run `polit load` first" in failed.output, failed.output
 
     rec = trimmed_recording(recording, tmp_path / "rec", snapshots=2)
     with ReplayServer(rec) as srv:

@@ -87,7 +87,7 @@ def test_status_reads_the_heartbeat(recording, tmp_path):
 def test_heartbeat_is_written_at_most_every_heartbeat_seconds(recording, tmp_path, monkeypatch):
     """Each heartbeat is a Cloud Storage write on a gs:// lake (polit cost counts them): the
     first cycle writes one, then none until `heartbeat_seconds` have passed, and the cycles
-    since the last one are written once on the way out."""
+    since the last one are written once on the way out, with the time watch stopped."""
     import polit.crawl.watch as watch_mod
     from polit.config import Settings
     from polit.crawl.status import read_status
@@ -102,7 +102,7 @@ def test_heartbeat_is_written_at_most_every_heartbeat_seconds(recording, tmp_pat
 
     monkeypatch.setattr(watch_mod, "write_status", counting)
     with ReplayServer(rec) as srv:
-        for beat, expected in ((3600.0, [1, 4]), (0.0, [1, 2, 3, 4])):
+        for beat, expected in ((3600.0, [1, 4]), (0.0, [1, 2, 3, 4, 4])):
             written.clear()
             lake_dir = tmp_path / f"lake-{beat:g}"
             s = Settings(api_url=srv.url, lake=str(lake_dir), max_rps=0)
@@ -111,4 +111,4 @@ def test_heartbeat_is_written_at_most_every_heartbeat_seconds(recording, tmp_pat
             assert watcher.run(max_cycles=4, echo=lambda _: None) == 4
             assert written == expected, beat
             doc = read_status(Lake(str(lake_dir)))
-            assert doc is not None and doc["cycles"] == 4
+            assert doc is not None and doc["cycles"] == 4 and doc["stopped_at"]

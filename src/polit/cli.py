@@ -6,22 +6,32 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from polit import __version__
 from polit.config import BoardNameError, Settings, check_board
-from polit.errors import FixableError
+from polit.errors import FixableError, describe
+
+VERBOSITY = {"level": 0}  # -1 with -q, 0, 1 with -v, 2 with -vv; set by `main`
+
+
+def verbosity() -> int:
+    return VERBOSITY["level"]
 
 
 class _Commands(TyperGroup):
-    """Every command: a FixableError from the library is one red line and its exit code."""
+    """Every command: a FixableError from the library is one red line and its exit code;
+    any other error is one red line and exit 1, its traceback only with -vv."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -29,10 +39,28 @@ class _Commands(TyperGroup):
         except FixableError as exc:
             err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except Exception as exc:
+            if verbosity() >= 2:
+                raise
+            line = f"{describe(exc)} (-vv shows the traceback)"
+            err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
+class _NoTraceback(logging.Filter):
+    """Log records keep their message but lose their traceback unless -vv."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if verbosity() < 2:
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
 
 
 if TYPE_CHECKING:
     from polit.chan.ratelimit import RateLimiter
+    from polit.crawl.crawler import CycleReport
     from polit.crawl.lease import Leases
     from polit.lake.store import Lake
 
@@ -104,7 +132,7 @@ def _existing_lake(url: str) -> Lake:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, however long
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # one line, however long
     raise typer.Exit(code)
 
 
@@ -150,16 +178,17 @@ def main(
         ),
     ] = False,
 ) -> None:
+    VERBOSITY["level"] = -1 if quiet else min(verbose, 2)
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     if verbose == 0 and not quiet:
         level = logging.WARNING
-    logging.basicConfig(
-        level=level,
-        format="%(name)s: %(message)s",
-        handlers=[RichHandler(console=err, show_path=False, markup=False)],
-        force=True,
-    )
+    handler = RichHandler(console=err, show_path=False, markup=False)
+    handler.addFilter(_NoTraceback())
+    logging.basicConfig(level=level, format="%(name)s: %(message)s", handlers=[handler], force=True)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # gcsfs logs each failed request (with a traceback) before raising it: the one-line
+    # error says it; -v shows gcsfs's own lines
+    logging.getLogger("gcsfs").setLevel(logging.CRITICAL if verbose == 0 else level)
 
 
 @app.command()
@@ -183,6 +212,7 @@ def crawl(
     """
     from polit.chan.client import ChanClient
     from polit.crawl.crawler import crawl_once
+    from polit.crawl.status import write_scheduled
     from polit.lake.store import Lake
 
     s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
@@ -192,7 +222,9 @@ def crawl(
         ChanClient(s, limiter=_limiter(s)) as client,
         err.status(f"crawling {', '.join(s.boards)} …"),
     ):
+        started_at = datetime.now(UTC)
         reports = crawl_once(client, the_lake, s.boards)
+        write_scheduled(the_lake, "polit crawl --once", started_at, reports, client.stats.as_dict())
     if leases.lost.is_set():
         _fail("another crawler took this lake's lease over during the crawl; see the log")
     if as_json:
@@ -200,9 +232,19 @@ def crawl(
     else:
         for r in reports:
             out.print(r.summary())
-    failed = [r.board for r in reports if r.failed]
-    if failed:
-        _fail(f"could not crawl {', '.join('/' + b + '/' for b in failed)}; see the log above")
+    _crawl_failed(reports)
+
+
+def _crawl_failed(reports: Iterable[CycleReport]) -> None:
+    """Exit 1 if a board's cycle failed: with the reason when the API never answered (the
+    crawler logged nothing then), else pointing at the log."""
+    failed = [r for r in reports if r.failed]
+    if not failed:
+        return
+    boards = ", ".join(f"/{r.board}/" for r in failed)
+    if all(r.unreachable for r in failed):
+        _fail(f"could not crawl {boards}: {failed[0].errors[-1]}")
+    _fail(f"could not crawl {boards}; see the log above")
 
 
 @app.command()
@@ -249,41 +291,70 @@ def status(
     lake: LakeUrl = None,
     max_age: Annotated[
         float | None,
-        typer.Option(help="Exit 1 if the last heartbeat is older than this (health checks)."),
+        typer.Option(help="Exit 1 if the newest heartbeat is older than this (health checks)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Print the heartbeat of `polit watch`: last cycle, requests, 304 share, posts/min, lag."""
-    from polit.crawl.status import age_seconds, read_status
+    """Print the heartbeats in the lake: `polit watch`'s (running or since when stopped), and
+    the last scheduled run's (`crawl --once`, `run`): cycles, requests, 304 share, rate, lag.
+
+    Example: polit status --lake ./data/lake --max-age 900
+    """
+    from polit.crawl.status import SCHEDULED_PATH, age_seconds, read_status, stopped
     from polit.lake.store import Lake
 
     s = _settings(lake=lake)
-    doc = read_status(Lake(s.lake))
-    if doc is None:
-        _fail(f"no heartbeat in {s.lake}: is `polit watch` running against this lake?")
+    the_lake = Lake(s.lake)
+    docs = {"watch": read_status(the_lake), "scheduled": read_status(the_lake, SCHEDULED_PATH)}
+    found = {k: d | {"age_seconds": round(age_seconds(d), 1)} for k, d in docs.items() if d}
+    if not found:
+        _fail(f"no heartbeat in {s.lake}: has `polit watch` or `polit crawl` run on this lake?")
         return
-    age = age_seconds(doc)
-    if as_json:
-        out.print_json(json.dumps(doc | {"age_seconds": round(age, 1)}))
+    if "watch" in found:
+        found["watch"]["running"] = stopped(found["watch"]) is None
+    newest = min(found.values(), key=lambda d: d["age_seconds"])
+    if as_json:  # the newest heartbeat, and the other one under "other"
+        other = [d for d in found.values() if d is not newest]
+        out.print_json(json.dumps(newest | ({"other": other[0]} if other else {})))
     else:
-        table = Table(title=f"polit watch (pid {doc['pid']})", show_header=False)
-        client = doc.get("client", {})
-        rows = [
-            ("boards", ", ".join(doc["boards"])),
-            ("started", doc["started_at"]),
-            ("last cycle", f"{doc['last_cycle_at']} ({doc['lag_seconds']} s behind)"),
-            ("heartbeat age", f"{age:.0f} s"),
-            ("cycles", f"{doc['cycles']:,}"),
-            ("requests", f"{client.get('requests', 0):,} (304 share {doc['share_304']})"),
-            ("new posts", f"{doc['new_posts']:,} ({doc['posts_per_minute']}/min)"),
-            ("deleted posts", f"{doc['deleted_posts']:,}"),
-            ("errors", f"{doc['errors']:,}"),
-        ]
-        for k, v in rows:
-            table.add_row(k, str(v))
-        out.print(table)
+        for kind, doc in found.items():
+            title, table = _status_table(kind, doc)
+            out.print(title, soft_wrap=True, highlight=False)
+            out.print(table)
+    age = newest["age_seconds"]
     if max_age is not None and age > max_age:
-        _fail(f"heartbeat is {age:.0f} s old (more than {max_age:g} s)")
+        _fail(f"the newest heartbeat is {age:.0f} s old (more than {max_age:g} s)")
+
+
+def _status_table(kind: str, doc: dict[str, Any]) -> tuple[str, Table]:
+    from polit.crawl.status import duration, rate, stopped
+
+    client = doc.get("client", {})
+    age = doc["age_seconds"]
+    if kind == "watch":
+        why = stopped(doc)
+        title = f"polit watch (pid {doc['pid']}): " + (why or "running")
+    else:
+        title = f"last scheduled run: {doc.get('command', 'polit crawl --once')}"
+    share = doc["share_304"]
+    rows = [
+        ("boards", ", ".join(doc["boards"])),
+        ("started", doc["started_at"]),
+        ("finished", f"{doc.get('stopped_at')} (took {duration(doc['lag_seconds'] or 0)})")
+        if kind == "scheduled" else
+        ("last cycle", f"{doc['last_cycle_at']} ({duration(doc['lag_seconds'] or 0)} behind)"),
+        ("heartbeat age", f"{duration(age)} ({doc['updated_at']})"),
+        ("cycles", f"{doc['cycles']:,}"),
+        ("requests", f"{client.get('requests', 0):,}"
+                     + (f" ({share:.0%} answered 304)" if share is not None else "")),
+        ("new posts", f"{doc['new_posts']:,} ({rate(doc['posts_per_minute'])})"),
+        ("deleted posts", f"{doc['deleted_posts']:,}"),
+        ("errors", f"{doc['errors']:,}"),
+    ]  # fmt: skip
+    table = Table(show_header=False)
+    for k, v in rows:
+        table.add_row(k, escape(str(v)))
+    return escape(title), table
 
 
 @replay_app.command("serve")

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
-from polit.cli import _settings, app, err, out
+from polit.cli import _settings, app, err, out, verbosity
 from polit.cli_warehouse import WarehouseUrl
 
 if TYPE_CHECKING:
@@ -282,7 +282,8 @@ def update_search_index(warehouse: str) -> None:
             style="yellow", soft_wrap=True,
         )  # fmt: skip
         return
-    out.print(Text(report.summary()), soft_wrap=True)
+    if verbosity() >= 0:  # -q: only errors
+        out.print(Text(report.summary()), soft_wrap=True)
 
 
 @app.command("search-index")
@@ -320,7 +321,8 @@ def search_index(
         report = update_index(
             s.warehouse, rebuild=rebuild, progress=lambda n: progress.update(task, completed=n)
         )
-    out.print(Text(report.summary()), soft_wrap=True)
+    if verbosity() >= 0:  # -q: only errors
+        out.print(Text(report.summary()), soft_wrap=True)
 
 
 @app.command()

@@ -55,6 +55,7 @@ def dashboard(
     from polit.insights.dashboard import serve
 
     s = _settings(warehouse=warehouse)
+    _check_port(host, port)
     _open_checked(s.warehouse).close()
     err.print(f"drawing the default view of {s.warehouse} …")
 
@@ -62,6 +63,19 @@ def dashboard(
         err.print(f"drawn in {seconds:.1f}s; dashboard at http://{host}:{port} (Ctrl-C stops it)")
 
     serve(s.warehouse, host=host, port=port, on_ready=ready)
+
+
+def _check_port(host: str, port: int) -> None:
+    """One line, before anything is drawn or printed, if the server could not listen."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            _fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}): is a dashboard "
+                  "already running there? choose another with --port", 2)  # fmt: skip
 
 
 @app.command()

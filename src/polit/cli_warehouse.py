@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from polit.cli import (
     ApiUrl,
     Boards,
     LakeUrl,
     MaxRps,
+    _crawl_failed,
     _existing_lake,
     _fail,
     _lease,
@@ -23,8 +26,10 @@ from polit.cli import (
     app,
     err,
     out,
+    verbosity,
 )
 from polit.config import Settings
+from polit.errors import one_line
 
 WarehouseUrl = Annotated[
     str | None,
@@ -82,12 +87,32 @@ def _load(s: Settings, batch_size: int, as_json: bool = False) -> None:
 def _transform(
     s: Settings, full_refresh: bool, select: str | None = None, full_tests: bool = False
 ) -> None:
+    """`dbt build` with one progress line per model (and per failed test) on stderr, the
+    summary on stdout; dbt's own log goes to its file, and to the console with -v."""
+    from polit.transform import DbtError
     from polit.transform import transform as run_transform
+    from polit.transform.runner import FAILED, NodeDone, build_dir, log_file
 
-    report = run_transform(
-        s.warehouse, full_refresh=full_refresh, select=select, full_tests=full_tests
-    )
-    out.print(report.summary())
+    level = verbosity()
+
+    def progress(node: NodeDone) -> None:
+        failed = node.status in FAILED
+        if level >= 0 and (failed or node.resource_type in ("model", "seed", "snapshot")):
+            line = f"{node.status:>7} {node.resource_type} {node.name} ({node.seconds:.1f}s)"
+            err.print(f"[red]{escape(line)}[/]" if failed else escape(line), highlight=False)
+
+    log = log_file(build_dir(s.warehouse))
+    try:
+        report = run_transform(
+            s.warehouse, full_refresh=full_refresh, select=select, full_tests=full_tests,
+            quiet=level < 1, on_node=progress,
+        )  # fmt: skip
+    except DbtError as exc:
+        if level >= 1:
+            raise
+        _fail(f"{one_line(str(exc))}; dbt's log: {log} (-v shows it)")
+    if level >= 0:
+        out.print(f"{report.summary()}; dbt's log: {log}")
     from polit.cli_data import update_search_index
 
     update_search_index(s.warehouse)
@@ -129,8 +154,12 @@ def transform(
     An incremental build recomputes only what new rows touch, and tests those rows.
     Example: polit transform --warehouse ./data/warehouse.duckdb --full-tests
     """
+    from polit.warehouse.read import nothing_loaded
+
     s = _settings(warehouse=warehouse)
     with _clear_errors():
+        if nothing_loaded(s.warehouse):
+            _fail(f"nothing is loaded into {s.warehouse} yet: run `polit load` first", 2)
         _transform(s, full_refresh, select, full_tests)
 
 
@@ -150,6 +179,7 @@ def run_all(
     """
     from polit.chan.client import ChanClient
     from polit.crawl.crawler import crawl_once
+    from polit.crawl.status import write_scheduled
     from polit.lake.store import Lake
 
     s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board, warehouse=warehouse)
@@ -159,15 +189,15 @@ def run_all(
         ChanClient(s, limiter=_limiter(s)) as client,
         err.status(f"crawling {', '.join(s.boards)} …"),
     ):
+        started_at = datetime.now(UTC)
         reports = crawl_once(client, the_lake, s.boards)
+        write_scheduled(the_lake, "polit run", started_at, reports, client.stats.as_dict())
     for r in reports:
         out.print(r.summary())
     with _clear_errors():  # what was crawled is good data even if a board failed
         _load(s, batch_size)
         _transform(s, full_refresh=False)
-    failed = [r.board for r in reports if r.failed]
-    if failed:
-        _fail(f"could not crawl {', '.join('/' + b + '/' for b in failed)}; see the log above")
+    _crawl_failed(reports)
 
 
 @app.command()

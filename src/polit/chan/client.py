@@ -31,6 +31,11 @@ log = logging.getLogger("polit.chan")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 MAX_BACKOFF = 60.0
+# Before the API has ever answered, a refused or failed connection is retried after these
+# delays (times `backoff`) only, at most FAIL_FAST_SECONDS in all: a wrong URL or no network
+# is said within seconds, while errors after a first answer get the full retries.
+FAIL_FAST_DELAYS = (0.5, 1.0, 2.0)
+FAIL_FAST_SECONDS = 5.0
 JSON_RETRIES = 2  # a body that stays malformed is reported, not retried forever
 
 
@@ -52,6 +57,11 @@ class RetryAfterTooLong(ChanError):
 
 class BodyTooLarge(ChanError):
     """The body passed `max_body_bytes` (compressed or decoded); reading stopped there."""
+
+
+class Unreachable(ChanError):
+    """No connection to the API, which has not answered this client once: given up within
+    seconds (FAIL_FAST_SECONDS), and at the first failure once that has happened."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,8 @@ class ChanClient:
         self.stats = ClientStats()
         self._sleep = sleep
         self._rng = random.Random()
+        self._answered = False  # any HTTP answer: the API is reachable from here
+        self._unreachable = False  # a fail-fast gave up, and nothing has answered since
         self._http = httpx.Client(
             headers={
                 "User-Agent": settings.user_agent,
@@ -158,13 +170,21 @@ class ChanClient:
     def _get(self, url: str, since: str | None) -> tuple[int, str | None, bytes]:
         headers = {"If-Modified-Since": since} if since else {}
         last_error = ""
+        started = time.monotonic()
         for attempt in range(self.max_retries + 1):
             self.limiter.wait()
             self.stats.requests += 1
             retry_after: float | None = None
             try:
                 with self._http.stream("GET", url, headers=headers) as resp:
+                    self._answered, self._unreachable = True, False
                     body = self._read(url, resp)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                self.stats.by_status["error"] += 1
+                last_error = f"connection error ({type(exc).__name__}: {exc})"
+                if not self._answered:
+                    self._fail_fast(url, attempt, started, last_error)  # sleeps, or raises
+                    continue
             except httpx.TimeoutException as exc:
                 self.stats.by_status["timeout"] += 1
                 last_error = f"timeout ({type(exc).__name__})"
@@ -192,6 +212,22 @@ class ChanClient:
             log.warning("%s: %s, retry %d/%d", url, last_error, attempt + 1, self.max_retries)
             self._backoff(attempt, retry_after)
         raise ChanError(url, f"gave up after {self.max_retries + 1} tries: {last_error}")
+
+    def _fail_fast(self, url: str, attempt: int, started: float, error: str) -> None:
+        """No connection and no answer ever: sleep the next short delay, or give up if the
+        delays (or max_retries) are spent, or a fail-fast already gave up."""
+        delays = FAIL_FAST_DELAYS[: self.max_retries]
+        delay = delays[attempt] * self.backoff if attempt < len(delays) else None
+        spent = time.monotonic() - started
+        if self._unreachable or delay is None or spent + delay > FAIL_FAST_SECONDS:
+            self._unreachable = True
+            raise Unreachable(
+                url, f"cannot reach the API at {self.base_url} ({error}, {attempt + 1} tries in "
+                f"{spent:.1f} s); check --api-url (POLIT_API_URL) and the network",
+            )  # fmt: skip
+        self.stats.retries += 1
+        log.info("%s: %s, retrying in %.1f s", url, error, delay)
+        self._sleep(delay)
 
     def _refuse_wait(self, url: str, status: int, value: str) -> NoReturn:
         """A Retry-After over the cap is not believed: the limiter is pushed back as after a

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from polit.chan.client import ChanClient, ChanError
+from polit.chan.client import ChanClient, ChanError, Unreachable
 from polit.chan.posts import INT64_MAX
 from polit.crawl.diff import Where, archived_at, diff_thread, thread_row
 from polit.crawl.fetch import MAX_LOGGED, BodyLog, ThreadFetch, fetch_thread
@@ -54,6 +54,7 @@ class CycleReport:
     not_modified: bool = False
     interrupted: bool = False
     failed: bool = False  # the cycle stopped early (threads.json unreachable, say)
+    unreachable: bool = False  # the API never answered (chan.client.Unreachable): errors[-1]
     threads_fetched: int = 0
     threads_unchanged: int = 0
     new_posts: int = 0
@@ -137,6 +138,10 @@ class BoardCrawler:
         except Interrupted:
             report.interrupted = True
             log.info("/%s/: cycle interrupted; the rest is fetched next time", self.board)
+        except Unreachable as exc:  # the caller says it (one line), once for every board
+            report.failed = report.unreachable = True
+            report.errors.append(str(exc))
+            log.info("/%s/: cycle stopped: %s", self.board, exc)
         except ChanError as exc:
             report.failed = True
             report.errors.append(str(exc))
@@ -351,7 +356,7 @@ class BoardCrawler:
                 if info is not None:
                     st.board_info, st.board_info_at = info, time.time()
             except ChanError as exc:
-                if "not in boards.json" in str(exc):
+                if "not in boards.json" in str(exc) or isinstance(exc, Unreachable):
                     raise
                 log.warning("boards.json unavailable (%s); assuming an archived board", exc)
         return st.board_info or {"board": self.board, "is_archived": 1}

@@ -60,7 +60,6 @@ class Watcher:
         """Loop until stopped (or `max_cycles`); returns the number of cycles run."""
         lake = Lake(self.settings.lake)
         run_id = new_run_id()
-        cycles = 0
         # a backoff sleep ends early on stop, so SIGTERM is honoured within seconds
         with ChanClient(self.settings, limiter=self.limiter, sleep=self.stop_event.wait) as client:
             crawlers = [
@@ -71,38 +70,50 @@ class Watcher:
                 )
                 for b in self.settings.boards
             ]  # fmt: skip
-            last_flush = time.monotonic()
-            status = Status(started_at=_now(), boards=list(self.settings.boards))
-            last_beat: float | None = None
-            beat_cycles = 0  # the cycles the last heartbeat written counts
-            while not self.stop_event.is_set():
-                started = time.monotonic()
-                cycle_started_at = _now()
-                reports = []
+            status = Status(started_at=_now(), boards=list(self.settings.boards),
+                            interval=self.interval)  # fmt: skip
+            try:
+                cycles = self._loop(lake, client, crawlers, status, max_cycles, echo)
                 for crawler in crawlers:
-                    if self.stop_event.is_set():
-                        break
-                    reports.append(crawler.cycle())
-                    echo(reports[-1].summary())
-                cycles += 1
-                status.record(cycle_started_at, reports, client.stats.as_dict())
-                if last_beat is None or time.monotonic() - last_beat >= self.heartbeat_seconds:
+                    flush_logged(crawler)
+            finally:  # then `polit status` says that watch has stopped, and when
+                status.stopped_at = _now()
+                try:
                     write_status(lake, status)
-                    last_beat, beat_cycles = time.monotonic(), status.cycles
-                buffered = sum(c.buffered for c in crawlers)
-                if (
-                    buffered >= self.flush_posts
-                    or time.monotonic() - last_flush >= self.flush_seconds
-                ):
-                    for crawler in crawlers:
-                        flush_logged(crawler)  # one board's failure is not the others'
-                    last_flush = time.monotonic()
-                if max_cycles and cycles >= max_cycles:
-                    break
-                self.stop_event.wait(max(0.0, self.interval - (time.monotonic() - started)))
-            for crawler in crawlers:
-                flush_logged(crawler)
-            if status.cycles != beat_cycles:  # the last cycles, once, on the way out
-                write_status(lake, status)
+                except Exception:
+                    log.warning("could not write the last heartbeat", exc_info=True)
         echo(f"stopped after {cycles} cycles; files and state are written")
+        return cycles
+
+    def _loop(
+        self, lake: Lake, client: ChanClient, crawlers: list[BoardCrawler], status: Status,
+        max_cycles: int, echo: Callable[[str], None],
+    ) -> int:  # fmt: skip
+        cycles = 0
+        last_flush = time.monotonic()
+        last_beat: float | None = None
+        while not self.stop_event.is_set():
+            started = time.monotonic()
+            cycle_started_at = _now()
+            reports = []
+            for crawler in crawlers:
+                if self.stop_event.is_set():
+                    break
+                reports.append(crawler.cycle())
+                echo(reports[-1].summary())
+                if reports[-1].unreachable:
+                    log.warning("%s; trying again next cycle", reports[-1].errors[-1])
+            cycles += 1
+            status.record(cycle_started_at, reports, client.stats.as_dict())
+            if last_beat is None or time.monotonic() - last_beat >= self.heartbeat_seconds:
+                write_status(lake, status)
+                last_beat = time.monotonic()
+            buffered = sum(c.buffered for c in crawlers)
+            if buffered >= self.flush_posts or time.monotonic() - last_flush >= self.flush_seconds:
+                for crawler in crawlers:
+                    flush_logged(crawler)  # one board's failure is not the others'
+                last_flush = time.monotonic()
+            if max_cycles and cycles >= max_cycles:
+                break
+            self.stop_event.wait(max(0.0, self.interval - (time.monotonic() - started)))
         return cycles

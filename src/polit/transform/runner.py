@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,11 +40,47 @@ class DbtError(RuntimeError):
     """dbt failed; the message names the failing nodes and what dbt said."""
 
 
+@dataclass(frozen=True)
+class NodeDone:
+    """One dbt node finished: `model.polit.posts`, `model`, `success`, 1.2 (seconds)."""
+
+    unique_id: str
+    resource_type: str
+    status: str
+    seconds: float
+
+    @property
+    def name(self) -> str:
+        return self.unique_id.split(".")[-1]
+
+
+OnNode = Callable[[NodeDone], None]
+
+
+def _node_callback(on_node: OnNode) -> Callable[[Any], None]:
+    """A dbtRunner callback that hands each NodeFinished event to `on_node`."""
+
+    def callback(event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        info, result = event.data.node_info, event.data.run_result
+        on_node(NodeDone(info.unique_id, info.resource_type, str(result.status or info.node_status),
+                         float(result.execution_time or 0.0)))  # fmt: skip
+
+    return callback
+
+
+def log_file(workdir: Path) -> Path:
+    """dbt's own log of runs in `workdir` (debug level, appended, rotated by dbt)."""
+    return workdir / "logs" / "dbt.log"
+
+
 @dataclass
 class TransformReport:
     command: str
     statuses: dict[str, str] = field(default_factory=dict)  # unique_id -> status
     seconds: float = 0.0
+    log: Path | None = None  # dbt's own log of the run
 
     def summary(self) -> str:
         counts: dict[str, int] = {}
@@ -76,10 +112,14 @@ def run_dbt(
     args: Sequence[str],
     settings: Settings | str,
     workdir: Path | None = None,
-    quiet: bool = False,
+    quiet: bool = True,
+    on_node: OnNode | None = None,
 ) -> Any:
     """Run one dbt command (`["build"]`, `["parse"]`, …) on the settings' warehouse (or a
-    warehouse URL). Returns dbt's result object; raises DbtError when dbt fails."""
+    warehouse URL). Returns dbt's result object; raises DbtError when dbt fails.
+
+    dbt's log goes to `log_file(workdir)` only, unless `quiet` is False: then to the console
+    too. `on_node` is told of each node as it finishes (for progress lines)."""
     from dbt.cli.main import dbtRunner
 
     url = settings.warehouse if isinstance(settings, Settings) else settings
@@ -92,11 +132,13 @@ def run_dbt(
             "--target-path", str(work / "target"),
             "--log-path", str(work / "logs"),
         ]  # fmt: skip
-        globals_ = ["--no-send-anonymous-usage-stats", "--no-version-check", "--no-use-colors"]
-        if quiet:
-            globals_.append("--quiet")
+        globals_ = [
+            "--no-send-anonymous-usage-stats", "--no-version-check", "--no-use-colors",
+            "--log-level", "none" if quiet else "info", "--log-level-file", "debug",
+        ]  # fmt: skip
+        callbacks = [_node_callback(on_node)] if on_node else []
         try:
-            result = dbtRunner().invoke([*globals_, *args, *flags])
+            result = dbtRunner(callbacks=callbacks).invoke([*globals_, *args, *flags])
         finally:
             _release_duckdb()
     if not result.success:
@@ -124,14 +166,13 @@ def describe_failure(args: Sequence[str], result: Any) -> str:
     command = " ".join(args[:1]) or "dbt"
     if result.exception is not None:
         return f"dbt {command} failed: {result.exception}"
-    failures = [
-        f"{r.node.unique_id}: {r.status}: {(r.message or '').strip()}"
-        for r in getattr(result.result, "results", [])
-        if str(r.status) in FAILED
-    ]
-    if not failures:
-        return f"dbt {command} failed (see dbt's log above)"
-    return f"dbt {command} failed on {len(failures)} node(s):\n" + "\n".join(failures)
+    failed = [r for r in getattr(result.result, "results", []) if str(r.status) in FAILED]
+    if not failed:
+        return f"dbt {command} failed (see dbt's log: polit -v shows it)"
+    names = ", ".join(r.node.unique_id.split(".")[-1] for r in failed)
+    details = [f"{r.node.unique_id}: {r.status}: {(r.message or '').strip()}" for r in failed]
+    # the first line alone says what failed (the CLI's one line); then what dbt said
+    return f"dbt {command} failed on {len(failed)} node(s): {names}\n" + "\n".join(details)
 
 
 def transform(
@@ -139,9 +180,10 @@ def transform(
     full_refresh: bool = False,
     select: str | None = None,
     workdir: Path | None = None,
-    quiet: bool = False,
+    quiet: bool = True,
     dbt_vars: dict[str, Any] | None = None,
     full_tests: bool = False,
+    on_node: OnNode | None = None,
 ) -> TransformReport:
     """`dbt build`: models, their tests and unit tests; `full_refresh` rebuilds the
     incremental models from all raw rows. The data tests read the rows the build changed
@@ -166,8 +208,8 @@ def transform(
         # file is left missing: dbt then fails on the absent raw tables, as it should.
         open_warehouse(warehouse_url).close()
     workdir = workdir or build_dir(warehouse_url)
-    result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet)
-    report = TransformReport("build")
+    result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet, on_node=on_node)
+    report = TransformReport("build", log=log_file(workdir))
     for r in getattr(result.result, "results", []):
         if r.node.unique_id.startswith("exposure."):  # the dashboard, the report: nothing to build
             continue

@@ -360,3 +360,32 @@ def open_reader(url: str) -> Reader:
     if target.kind == "bigquery":
         return BigQueryReader(target.project, target.dataset, url)
     return DuckReader(target.path, url)
+
+
+def nothing_loaded(url: str) -> bool:
+    """True when a DuckDB warehouse has never loaded a lake file: no file, no raw manifest,
+    or an empty one (then dbt has no raw tables to build from). False otherwise, and for
+    BigQuery (its load manifest is in the lake) or a file a writer holds right now."""
+    import duckdb
+
+    target = parse_url(url)
+    if target.kind != "duckdb":
+        return False
+    if not Path(target.path).expanduser().is_file():
+        return True
+    try:
+        reader = DuckReader(target.path, url)
+    except ReadError:
+        return False  # in use: the transform itself says so
+    try:
+        found = reader.con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'raw' AND table_name = '_manifest'"
+        ).fetchall()[0][0]
+        if not found:
+            return True
+        return not reader.con.execute("SELECT count(*) FROM raw._manifest").fetchall()[0][0]
+    except duckdb.Error:
+        return False
+    finally:
+        reader.close()
