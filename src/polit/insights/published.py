@@ -42,7 +42,6 @@ PAPER_DAYS = (PAPER_LAST - PAPER_FIRST).days + 1  # 75, both ends counted
 # youtu.be and m.youtube.com are YouTube too
 SITES = {"youtu.be": "youtube.com", "m.youtube.com": "youtube.com"}
 # what polit found of the paper's text (the search corpus holds its abstract and quotes)
-ABSTRACT = "checked: the abstract"
 NOT_FOUND = "not confirmed: not found in the paper's text available to polit"
 
 
@@ -75,9 +74,11 @@ FIGURES: list[Figure] = [
            "the exact count was not found"),
     Figure("threads", "threads", 216_783, "threads", "Table 1", NOT_FOUND),
     Figure("thread_mean", "posts per thread, mean", 38.4, "posts", "Fig. 4",
-           "not confirmed: Fig. 4 plots posts per thread; the value was not found"),
+           "not confirmed: Fig. 4 plots posts per thread (arXiv version's numbering); "
+           "the value was not found"),
     Figure("thread_median", "posts per thread, median", 7.0, "posts", "Fig. 4",
-           "not confirmed: Fig. 4 plots posts per thread; the value was not found"),
+           "not confirmed: Fig. 4 plots posts per thread (arXiv version's numbering); "
+           "the value was not found"),
     Figure("deleted_threads", "threads deleted rather than archived", 6, "%", "", NOT_FOUND),
     Figure("no_reply", "posts with no direct reply", 57, "%", "", NOT_FOUND),
     Figure("replies_per_post", "replies per post, mean", 0.83, "replies", "", NOT_FOUND, 2),
@@ -85,8 +86,8 @@ FIGURES: list[Figure] = [
            "checked (abstract): by far the most linked site is YouTube; the factor of "
            "10 was not found"),
     Figure("images_once", "images (distinct files) posted once", 70, "%", "Fig. 10",
-           f"{ABSTRACT}: 70% of unique images are posted only once; Fig. 10 plots how "
-           "often each image is posted"),
+           "checked (abstract): 70% of unique images are posted only once; Fig. 10 plots "
+           "how often each image is posted (arXiv version's numbering)"),
     Figure("tone", "posts neutral or negative", 84, "%", "",
            "checked in a quotation of the paper's text: about 84% of posts are neutral or "
            "negative; no figure number found; its sentiment method was not checked"),
