@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from bench.dashboard import chromium, dashboard_server, open_rendered
 
-from polit.insights import marts
+from polit.insights import marts, published
 from polit.insights.dashboard import APP, streamlit_options
 from polit.insights.report import heading
 from polit.insights.sources import open_source
@@ -76,6 +76,8 @@ def test_static_view_draws_every_tile(
             )
             assert loaded == len(tile.charts), tile.name  # all drawn, none "no data"
             assert box.locator("div.table table").count() == len(tile.tables), tile.name
+        rows = page.locator("#published tbody tr").count()  # the published figures, each a row
+        assert rows == len(published.FIGURES) and published.TITLE in page.inner_text("#published")
         # The headline agrees with the marts: posts of /pol/'s last 7 days with posts.
         first = page.locator(".headline div").first.inner_text()
         assert first.split("\n")[0] == f"{_posts_last_7_days(insights_warehouse):,}"
@@ -120,6 +122,7 @@ def test_interactive_view_draws_every_tile(
             empty = box.locator('[data-testid="stAlert"]').count()
             assert (charts, empty) == (len(tile.charts), 0), tile.name  # all drawn
             assert box.locator('[data-testid="data-grid-canvas"]').count() == len(tile.tables)
+        assert page.locator('.st-key-published [data-testid="data-grid-canvas"]').count() == 1
         values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
         assert values[0] == f"{_posts_last_7_days(insights_warehouse):,}"
     finally:

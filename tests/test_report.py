@@ -22,7 +22,7 @@ from bench.dashboard import chromium
 from typer.testing import CliRunner
 
 from polit.cli import app
-from polit.insights import charts, marts
+from polit.insights import charts, marts, published
 from polit.insights.report import chart_svg, heading, render_report
 from polit.insights.sources import BigQuerySource, open_source
 from polit.insights.tiles import TILES, headline
@@ -114,7 +114,7 @@ def test_report_is_one_file_without_script_or_external_resources(pol_report: str
         assert svg.startswith("<svg") and "<script" not in svg and "foreignObject" not in svg
         assert not re.search(r"href=\"(?!#)", svg)  # no link or image out of the SVG
     ids = [a.get("id") for t, a in tags.tags if t == "section"]
-    assert ids == [f"tile-{tile.name}" for tile in TILES]
+    assert ids == [*(f"tile-{tile.name}" for tile in TILES), "published"]
 
 
 def test_report_draws_every_chart(pol_report: str, insights_warehouse: Path) -> None:
@@ -180,9 +180,29 @@ def test_report_in_chromium(int_report: Path, pol_report: str, tmp_path: Path) -
             if path == int_report:
                 body = page.inner_text("body")
                 assert SCRIPT in body and IMG in body and JS_LINK in body
+            assert_published_section_shown(page)
             page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
             page.close()
     print(f"screenshots: {ARTIFACTS / 'report-pol.png'}, {ARTIFACTS / 'report-int.png'}")
+
+
+def assert_published_section_shown(page: Any) -> None:
+    """The published-figures section is on the page, each paper figure in its row, and no
+    cell or the section itself is wider than the room it has (nothing clipped)."""
+    section = page.locator("#published")
+    assert section.count() == 1
+    text = section.inner_text()
+    assert published.TITLE in text and "Hine et al. 2017" in text
+    for figure in published.FIGURES:
+        assert figure.text() in text and figure.measure in text
+    clipped = section.evaluate(
+        """(s) => [s, ...s.querySelectorAll('th, td, .table')]
+            .filter((e) => e.scrollWidth > e.clientWidth + 1)
+            .map((e) => e.textContent.slice(0, 40))"""
+    )
+    assert clipped == []
+    box = section.bounding_box()
+    assert box is not None and box["width"] <= page.viewport_size["width"]
 
 
 # -- marts only -------------------------------------------------------------------------------

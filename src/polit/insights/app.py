@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from polit.config import Settings
-from polit.insights import marts, views
+from polit.insights import marts, published, views
 from polit.insights.report import TILES_STYLE, details, heading
 from polit.insights.sources import InsightsError
 from polit.insights.tiles import TILES, Tile, headline
@@ -202,6 +202,10 @@ def main() -> None:
         for column, tile in zip(st.columns(2), TILES[i : i + 2], strict=False):
             with column:
                 show_tile(tile, data)
+    with st.container(border=True, key="published"):
+        st.subheader(published.TITLE, anchor=False)
+        st.text(published.caption(data))  # text: it names the board
+        st.dataframe(published.table(data), hide_index=True, width="stretch")
 
 
 if __name__ == "__main__":  # how Streamlit runs a script; importing it does nothing

@@ -51,6 +51,7 @@ COUNTS = {
     "recent_mentions", "baseline_mentions", "posts_with_reply", "posts_without_reply",
     "links", "images", "bytes", "deleted_posts", "deleted_threads", "positive_posts",
     "negative_posts", "neutral_posts", "times_quoted", "times_posted", "threads", "replies",
+    "uncounted_hours", "thread_posts",
 }  # fmt: skip
 HOURLY = "WHERE board = $board AND hour >= $start AND hour < $end"
 DAILY = "WHERE board = $board AND day BETWEEN $first_day AND $last_day"
@@ -99,9 +100,23 @@ QUERIES: dict[str, str] = {
     # posts made at least ANSWER_HOURS before the last observation (whole hours)
     "replies": f"""
         SELECT {{bucket}} AS t, SUM(posts) AS posts, SUM(posts_with_reply) AS posts_with_reply,
-               SUM(posts_without_reply) AS posts_without_reply
+               SUM(posts_without_reply) AS posts_without_reply,
+               SUM(replies_received) AS replies_received,
+               COUNT(*) - COUNT(replies_received) AS uncounted_hours
         FROM {{replies_hourly}} {HOURLY} AND hour < $answerable_before
         GROUP BY t ORDER BY t""",
+    # the published-figures section (published.py): threads created in the days by size and
+    # how they ended, and the images posted in the days by how often
+    "thread_sizes": """
+        SELECT replies + 1 AS thread_posts, end_state, COUNT(*) AS threads
+        FROM {thread_activity}
+        WHERE board = $board AND created_at >= $start AND created_at < $end
+        GROUP BY thread_posts, end_state ORDER BY thread_posts, end_state""",
+    "image_repeats": f"""
+        SELECT times_posted, COUNT(*) AS images
+        FROM (SELECT file_md5, SUM(posts) AS times_posted
+              FROM {{image_posts_daily}} {DAILY} GROUP BY file_md5) AS per_image
+        GROUP BY times_posted ORDER BY times_posted""",
     # which kinds of flag the board has at all, in any hour (an empty tile says why)
     "flag_kinds": """
         SELECT flag_kind, SUM(posts) AS posts

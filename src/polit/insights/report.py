@@ -18,6 +18,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from polit.insights import published
 from polit.insights.marts import Insights
 from polit.insights.tiles import TILES, Tile, headline
 
@@ -51,6 +52,7 @@ TILES_STYLE = """
 .polit .charts { display: flex; flex-wrap: wrap; gap: 0.5em; }
 .polit .empty { color: #999; font-style: italic; }
 .polit .table { overflow-x: auto; }
+.polit .published { margin-top: 1em; }
 .polit table { border-collapse: collapse; font-size: 12px; margin-top: 0.5em; width: 100%; }
 .polit th, .polit td { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: left;
                        vertical-align: top; }
@@ -134,7 +136,16 @@ def insights_html(data: Insights, progress: Callable[[str], None] = lambda _: No
 <div class="tiles">
 {tiles}
 </div>
+{published_html(data)}
 </div>"""
+
+
+def published_html(data: Insights) -> str:
+    """The section comparing the data with the published figures (published.py)."""
+    return (f'<section class="tile published" id="published">'
+            f"<h2>{html.escape(published.TITLE)}</h2>"
+            f'<div class="caption">{html.escape(published.caption(data))}</div>'
+            f"{table_html(published.table(data))}</section>")  # fmt: skip
 
 
 def heading(data: Insights) -> str:
