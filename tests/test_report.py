@@ -147,7 +147,10 @@ def test_report_escapes_hostile_text(int_report: Path) -> None:
     text = "".join(parse(document).text)
     for hostile in (SCRIPT, IMG, JS_LINK):
         assert hostile in text  # shown, as text
-    assert not [t for t, _ in parse(document).tags if t in {"script", "a", "iframe", "object"}]
+    tags = parse(document).tags
+    assert not [t for t, _ in tags if t in {"script", "iframe", "object"}]
+    links = [a["href"] for t, a in tags if t == "a"]
+    assert links and all(THREAD_LINK.fullmatch(h or "") for h in links)  # thread numbers only
 
 
 def open_file(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
