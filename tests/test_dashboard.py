@@ -249,7 +249,11 @@ def test_no_markup_from_data_in_the_app() -> None:
     for unsafe in ("unsafe_allow_html", "components.html", "st.write("):
         assert unsafe not in source
     assert re.findall(r"st\.html\((.*?)\)\n", source) == [
-        'f"<style>{TILES_STYLE}</style>{navigation(boards, filters, data)}{fragment}"'
+        'f"<style>{TILES_STYLE}</style>{navigation(boards, filters, data)}{fragment}"',
+        'f"<style>{pages.STYLE}</style>{pages.thread_html(thread)}"',  # pages.py escapes
+        "pages.back_link(board)",
+        'f"<style>{pages.STYLE}</style>{pages.trend_table(points, grain)}"',
+        "pages.hits_html(board, result.table.to_pylist(), result.total, query)",
     ]
     # (the regex stops at the first ")"; why_empty gives fixed text)
     markdown_args = re.findall(r"\.(?:markdown|caption|subheader|title|info)\((.*?)\)", source)

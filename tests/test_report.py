@@ -88,7 +88,9 @@ def int_report(insights_warehouse: Path, tmp_path_factory: pytest.TempPathFactor
 # -- self-contained, no script ----------------------------------------------------------------
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "div",
                 "span", "section", "p", "img", "table", "thead", "tbody", "tr", "th", "td",
-                "footer"}  # fmt: skip
+                "footer", "a"}  # fmt: skip
+# the one kind of link: a thread number to its page in `polit dashboard` (no server here)
+THREAD_LINK = re.compile(r"http://127\.0\.0\.1:8501/\?board=[a-z0-9]+&thread=\d+(#p\d+)?")
 
 
 def test_report_is_one_file_without_script_or_external_resources(pol_report: str) -> None:
@@ -103,7 +105,10 @@ def test_report_is_one_file_without_script_or_external_resources(pol_report: str
     ]
     for tag, attrs in tags.tags:
         assert not any(name.startswith("on") for name in attrs), (tag, attrs)
-        assert "href" not in attrs
+        if tag == "a":
+            assert set(attrs) == {"href", "target"} and THREAD_LINK.fullmatch(attrs["href"] or "")
+        else:
+            assert "href" not in attrs
     outside_cells = re.sub(r"<td[^>]*>.*?</td>", "", pol_report, flags=re.S)
     for needle in ("<script", "http://", "https://", "url(", "@import", "javascript:"):
         assert needle not in outside_cells, needle
@@ -142,7 +147,10 @@ def test_report_escapes_hostile_text(int_report: Path) -> None:
     text = "".join(parse(document).text)
     for hostile in (SCRIPT, IMG, JS_LINK):
         assert hostile in text  # shown, as text
-    assert not [t for t, _ in parse(document).tags if t in {"script", "a", "iframe", "object"}]
+    tags = parse(document).tags
+    assert not [t for t, _ in tags if t in {"script", "iframe", "object"}]
+    links = [a["href"] for t, a in tags if t == "a"]
+    assert links and all(THREAD_LINK.fullmatch(h or "") for h in links)  # thread numbers only
 
 
 def open_file(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:

@@ -221,6 +221,14 @@ def search(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per post (board, post_id, … score).")
     ] = False,
+    trend: Annotated[
+        str | None,
+        typer.Option(
+            "--trend",
+            help="hour or day: matching posts per bucket and their share of all posts, "
+            "instead of the posts; comma-separated queries are compared.",
+        ),
+    ] = None,
 ) -> None:
     """Search the subject and comment of posts, deleted ones included (--deleted no).
 
@@ -230,12 +238,21 @@ def search(
     (beside the DuckDB file) is updated by `polit transform`; `polit search-
     index` updates or rebuilds it.
 
+    --trend hour|day counts the matches per hour or day instead, with all posts
+    the filters let through (the share's denominator), over their whole span.
+
     Example: polit search '"school shooting" nashville -hoax' --board pol --sort new --json
+
+    Example: polit search 'google, skype' --board pol --trend day --json
     """
     from polit.search import search as run_search
     from polit.warehouse.read import open_reader
 
     s = _settings(warehouse=warehouse)
+    if trend is not None:
+        args = (board, first, last, thread, country, flag, deleted, op, has_file)
+        _print_trend(s.warehouse, query, trend, as_json, args)
+        return
     with _read_errors():
         filters = _filters(board, first, last, thread, country, flag, deleted, op, has_file)
         reader = open_reader(s.warehouse)
@@ -254,6 +271,35 @@ def search(
     err.print(
         Text(f"{result.total:,} post{'s' if result.total != 1 else ''} match{span}"), soft_wrap=True
     )
+
+
+def _print_trend(warehouse: str, query: str, grain: str, as_json: bool, args: tuple) -> None:
+    from polit.search.trend import trend
+    from polit.warehouse.read import open_reader
+
+    with _read_errors():
+        filters = _filters(*args)
+        reader = open_reader(warehouse)
+        try:
+            points = trend(reader, query, filters, grain)
+        finally:
+            reader.close()
+    if as_json:
+        import pyarrow as pa
+
+        from polit.export import write_ndjson
+
+        table = pa.Table.from_pylist([p.row() for p in points])
+        write_ndjson(table.to_batches(), sys.stdout.buffer)
+        return
+    from rich.table import Table
+
+    shown = Table("query", f"{grain} (UTC)", "matches", "posts", "share")
+    for p in points:
+        share = "-" if p.share is None else f"{p.share:.2%}"
+        when = p.bucket.strftime("%Y-%m-%d %H:00" if grain == "hour" else "%Y-%m-%d")
+        shown.add_row(Text(p.query), when, f"{p.matches:,}", f"{p.posts:,}", share)
+    out.print(shown)
 
 
 def _print_hits(table: pa.Table) -> None:

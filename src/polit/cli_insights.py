@@ -100,6 +100,14 @@ def report(
         str | None,
         typer.Option("--to", help="Last day, YYYY-MM-DD (UTC), included; instead of --days."),
     ] = None,
+    dashboard_url: Annotated[
+        str,
+        typer.Option(
+            "--dashboard-url",
+            envvar="POLIT_DASHBOARD_URL",
+            help="Where thread numbers link to: the `polit dashboard` serving this warehouse.",
+        ),
+    ] = "http://127.0.0.1:8501/",
 ) -> None:
     """Write the dashboard's tiles as ONE self-contained HTML file, to share without a server.
 
@@ -133,7 +141,7 @@ def report(
         source.close()
     err.print("rendering the charts (vl-convert)")
     with err.status("rendering …") as status:
-        size = write_report(data, out_path, s.warehouse, progress=status.update)
+        size = write_report(data, out_path, s.warehouse, status.update, dashboard_url)
     out.print(
         f"wrote {out_path} ({size / 1024:,.0f} KB) in {time.perf_counter() - t0:.1f}s; "
         "open it in any browser"

@@ -15,6 +15,10 @@ views of the same tiles (`tiles.TILES`):
 
 URL parameters choose the view: `?board=pol&days=7` (1, 7, 30 or all) or
 `?board=pol&from=2023-03-27&to=2023-03-28`, plus `&charts=interactive`.
+
+Two text pages (`pages.py`: HTML built there, every value escaped): `?board=pol&thread=NO`
+a thread's posts, and `?board=pol&q=google,skype&trend=day` the search box's posts and
+the trend of its queries (Altair charts; the same points as `polit search --trend`).
 """
 
 from __future__ import annotations
@@ -23,18 +27,20 @@ import argparse
 import html
 import re
 import sys
+from collections.abc import Callable
 from datetime import date
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 from urllib.parse import urlencode
 
 import streamlit as st
 
 from polit.config import Settings
-from polit.insights import marts, published, views
+from polit.insights import charts, marts, pages, published, views
 from polit.insights.report import TILES_STYLE, details, heading
-from polit.insights.sources import InsightsError
+from polit.insights.sources import InsightsError, Source, open_source
 from polit.insights.tiles import TILES, Tile, headline
 
+T = TypeVar("T")
 PERIODS = {"last day": 1, "last 7 days": 7, "last 30 days": 30, "all days": None}
 PERIODS_BY_PARAM = {str(d): d for d in PERIODS.values() if d is not None}
 CUSTOM = "choose days"
@@ -114,7 +120,66 @@ def static_page(url: str, boards: list[marts.Board]) -> None:
             data = views.insights(url, filters)
         except InsightsError as exc:
             marts_error(exc)
+    search_box(filters.board)
     st.html(f"<style>{TILES_STYLE}</style>{navigation(boards, filters, data)}{fragment}")
+
+
+def search_box(board: str, query: str = "", grain: str = "day") -> None:
+    """Search the board's posts; a new query goes to the search page (`?q=`)."""
+    with st.form("search", border=False):
+        left, middle, right = st.columns([6, 1, 1], vertical_alignment="bottom")
+        text = left.text_input(
+            "Search posts (several queries: comma-separated, e.g. google, skype)", value=query
+        )
+        grains = ["day", "hour"]
+        per = middle.selectbox("per", grains, index=grains.index(grain))
+        if right.form_submit_button("Search") and text.strip():
+            st.query_params.from_dict({"board": board, "q": text, "trend": per})
+            st.rerun()
+
+
+def read_page(url: str, read: Callable[[Source], T]) -> T:
+    try:
+        source = open_source(url)
+        try:
+            return read(source)
+        finally:
+            source.close()
+    except InsightsError as exc:
+        st.error("Cannot read the warehouse.")
+        st.text(str(exc))
+        st.stop()
+
+
+def thread_page(url: str, board: str, number: str) -> None:
+    if not number.isdigit():
+        st.error("A thread number is digits.")
+        st.stop()
+    thread = read_page(url, lambda s: pages.read_thread(s, board, int(number)))
+    st.html(f"<style>{pages.STYLE}</style>{pages.thread_html(thread)}")
+
+
+def search_page(url: str, board: str, text: str, grain: str) -> None:
+    from polit.search import search
+    from polit.search.trend import split_queries, trend
+    from polit.warehouse.filters import Filters
+
+    grain = grain if grain in ("hour", "day") else "day"
+    search_box(board, text, grain)
+    st.html(pages.back_link(board))
+    filters = Filters(boards=(board,))
+
+    def find(source: Source) -> tuple[list, list]:
+        found = [(q, search(source, q, filters, sort="new", limit=20)) for q in split_queries(text)]
+        return trend(source, text, filters, grain), found
+
+    points, found = read_page(url, find)
+    chart = charts.term_trend(points, grain)
+    if chart is not None:
+        st.altair_chart(chart, width="stretch")
+    st.html(f"<style>{pages.STYLE}</style>{pages.trend_table(points, grain)}")
+    for query, result in found:
+        st.html(pages.hits_html(board, result.table.to_pylist(), result.total, query))
 
 
 def choose_filters(boards: list[marts.Board]) -> marts.Filters:
@@ -167,7 +232,11 @@ def show_tile(tile: Tile, data: marts.Insights) -> None:
         for table in tile.tables:
             df = table.build(data)
             st.markdown(f"**{table.title}**")  # fixed text
-            st.dataframe(df, hide_index=True, width="stretch")
+            links = {}
+            if "thread" in df.columns:  # the thread's page (the number shown, the URL made here)
+                df["thread"] = [pages.thread_href(data.filters.board, int(t)) for t in df["thread"]]
+                links["thread"] = st.column_config.LinkColumn(display_text=r"thread=(\d+)")
+            st.dataframe(df, hide_index=True, width="stretch", column_config=links)
 
 
 def main() -> None:
@@ -182,6 +251,14 @@ def main() -> None:
     if not boards:
         st.warning("The marts are empty: crawl, then run `polit load` and `polit transform`.")
         st.stop()
+    params = st.query_params
+    board_param = params.get("board") or boards[0].name
+    if params.get("thread"):
+        thread_page(url, board_param, params.get("thread", ""))
+        return
+    if params.get("q"):
+        search_page(url, board_param, params.get("q", ""), params.get("trend", "day"))
+        return
     if not interactive:
         static_page(url, boards)
         return

@@ -306,3 +306,28 @@ def tone_mix(data: Insights) -> alt.Chart | alt.LayerChart | None:
         .properties(height=HEIGHT)
     )  # fmt: skip
     return _marked(chart, data)
+
+
+def term_trend(points: list, grain: str) -> alt.VConcatChart | None:
+    """The search box's queries over time (`search.trend.Point`s): matching posts per hour
+    or day, and their share of all posts; one line per query (as in Hine et al. 2017's
+    "Operation Google" figure)."""
+    if not points:
+        return None
+    df = pd.DataFrame(
+        {"query": [p.query for p in points],
+         "t": [p.bucket.replace(tzinfo=None) for p in points],
+         "matches": [p.matches for p in points],
+         "share": [p.share for p in points]}
+    )  # fmt: skip
+    fmt = "%d %b %H:%M" if grain == "hour" else "%d %b %Y"
+    x = alt.X("t:T", title=f"UTC, per {grain}",
+              axis=alt.Axis(format=fmt, labelOverlap="greedy", labelSeparation=8,
+                            tickCount=TIME_TICKS, labelFlush=True))  # fmt: skip
+    color = alt.Color("query:N", title="query", legend=alt.Legend(orient="top", labelLimit=300))
+    tooltip = [alt.Tooltip("query:N"), alt.Tooltip("t:T", title="UTC", format=fmt),
+               alt.Tooltip("matches:Q"), alt.Tooltip("share:Q", format=".2%")]  # fmt: skip
+    base = alt.Chart(df).mark_line(point=True).encode(x=x, color=color, tooltip=tooltip)
+    counts = base.encode(y=alt.Y("matches:Q", title=f"matching posts per {grain}"))
+    shares = base.encode(y=alt.Y("share:Q", title="share of all posts", axis=alt.Axis(format="%")))
+    return alt.vconcat(counts.properties(height=HEIGHT), shares.properties(height=HEIGHT))

@@ -16,12 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from polit.insights import published
 from polit.insights.marts import Insights
 from polit.insights.tiles import TILES, Tile, headline
 
+# where the report's thread links point: `polit dashboard`'s default address
+DASHBOARD_URL = "http://127.0.0.1:8501/"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CHART_WIDTH = 420
 # The font the charts are drawn and measured in. vl-convert lays a chart out with its own
@@ -75,21 +78,31 @@ def svg_image(svg: str, alt_text: str) -> str:
     return f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(alt_text)}">'
 
 
-def table_html(df: pd.DataFrame) -> str:
-    """Every header and cell escaped: text from posts stays text."""
+def table_html(
+    df: pd.DataFrame, href: Callable[[str, dict[str, object]], str | None] | None = None
+) -> str:
+    """Every header and cell escaped: text from posts stays text. `href(column, row)`: a
+    cell's link (its URL is escaped too), or None."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     # numbers and times never wrap
     kinds = [
         ' class="n"' if pd.api.types.is_numeric_dtype(df[c]) or "(UTC)" in str(c) else ""
         for c in df.columns
     ]
+
+    def cell(column: str, value: object, row: dict[str, object]) -> str:
+        text = html.escape(_cell(value))
+        url = href(column, row) if href is not None else None
+        return f'<a href="{html.escape(url)}" target="_self">{text}</a>' if url else text
+
     rows = "".join(
         "<tr>"
         + "".join(
-            f"<td{kind}>{html.escape(_cell(v))}</td>" for v, kind in zip(row, kinds, strict=True)
+            f"<td{kind}>{cell(c, row[c], row)}</td>"
+            for c, kind in zip(df.columns, kinds, strict=True)
         )
         + "</tr>"
-        for row in df.itertuples(index=False)
+        for row in df.to_dict("records")
     )
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
     return f'<div class="table">{table}</div>'
@@ -101,7 +114,24 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def tile_html(tile: Tile, data: Insights, progress: Callable[[str], None]) -> str:
+def thread_links(board: str, base: str) -> Callable[[str, dict[str, object]], str | None]:
+    """Links of a table's `thread` (the thread's page) and `post` (its place there) cells
+    to the dashboard at `base` ("" in the dashboard itself: a relative link)."""
+    from polit.insights.pages import thread_href
+
+    def href(column: str, row: dict[str, object]) -> str | None:
+        thread = row.get("thread")
+        if column not in ("thread", "post") or not isinstance(thread, int | np.integer):
+            return None
+        post = row["post"] if column == "post" else None
+        return thread_href(board, int(thread), int(post) if post is not None else None, base)  # type: ignore[call-overload]
+
+    return href
+
+
+def tile_html(
+    tile: Tile, data: Insights, progress: Callable[[str], None], dashboard_url: str = ""
+) -> str:
     parts = [
         f'<section class="tile" id="tile-{tile.name}">',
         f"<h2>{html.escape(tile.title)}</h2>",
@@ -119,18 +149,22 @@ def tile_html(tile: Tile, data: Insights, progress: Callable[[str], None]) -> st
     for table in tile.tables:
         df = table.build(data)
         parts.append(f"<h3>{html.escape(table.title)}</h3>")
-        parts.append(table_html(df) if len(df) else '<p class="empty">none</p>')
+        links = thread_links(data.filters.board, dashboard_url)
+        parts.append(table_html(df, links) if len(df) else '<p class="empty">none</p>')
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def insights_html(data: Insights, progress: Callable[[str], None] = lambda _: None) -> str:
-    """The headline numbers and every tile, as one HTML fragment (styled by TILES_STYLE)."""
+def insights_html(
+    data: Insights, progress: Callable[[str], None] = lambda _: None, dashboard_url: str = ""
+) -> str:
+    """The headline numbers and every tile, as one HTML fragment (styled by TILES_STYLE);
+    thread numbers link to their pages in the dashboard at `dashboard_url` ("": this one)."""
     numbers = "".join(
         f"<div>{html.escape(value)}<span>{html.escape(label)}</span></div>"
         for label, value in headline(data)
     )
-    tiles = "\n".join(tile_html(tile, data, progress) for tile in TILES)
+    tiles = "\n".join(tile_html(tile, data, progress, dashboard_url) for tile in TILES)
     return f"""<div class="polit">
 <div class="headline">{numbers}</div>
 <div class="tiles">
@@ -161,9 +195,13 @@ def details(data: Insights) -> str:
 
 
 def render_report(
-    data: Insights, source_url: str, progress: Callable[[str], None] = lambda _: None
+    data: Insights,
+    source_url: str,
+    progress: Callable[[str], None] = lambda _: None,
+    dashboard_url: str = DASHBOARD_URL,
 ) -> str:
-    """The whole HTML document."""
+    """The whole HTML document; thread numbers link to `polit dashboard` at `dashboard_url`
+    (the report has no server of its own)."""
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     title = f"polit: {heading(data)}"
     meta = f"{details(data)}; from {source_url}; generated {generated}"
@@ -180,7 +218,7 @@ def render_report(
 <body>
 <h1>{html.escape(title)}</h1>
 <div class="meta">{html.escape(meta)}</div>
-{insights_html(data, progress)}
+{insights_html(data, progress, dashboard_url)}
 <footer>Made by polit from the insight marts. Data from 4chan's public read-only API;
 not affiliated with 4chan. Post text is shown as posted, unreviewed.</footer>
 </body>
@@ -193,9 +231,10 @@ def write_report(
     out: Path,
     source_url: str,
     progress: Callable[[str], None] = lambda _: None,
+    dashboard_url: str = DASHBOARD_URL,
 ) -> int:
     """Write the report to `out` (atomically); returns its size in bytes."""
-    text = render_report(data, source_url, progress)
+    text = render_report(data, source_url, progress, dashboard_url)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -53,9 +53,9 @@ def _term_sql(term: Term, name: str, params: dict[str, Any]) -> str:
     return f"STRPOS(joined, @{name}) > 0"
 
 
-def search_sql(
-    reader: Reader, query: Query, filters: Filters, sort: str, limit: int, offset: int
-) -> tuple[str, dict[str, Any]]:
+def hits_sql(reader: Reader, query: Query, filters: Filters) -> tuple[str, dict[str, Any]]:
+    """`WITH candidates AS (…), hits AS (…)`: the posts a query matches, with their score
+    (in the reader's dialect but for `$` parameters; a SELECT from `hits` completes it)."""
     d = reader.dialect
     where, params = filters.where(d, POST_COLUMNS)
     required = sorted(query.required_words())
@@ -76,8 +76,6 @@ def search_sql(
         f"(LENGTH(joined) - LENGTH(REPLACE(joined, @t{g}_0, ''))) / LENGTH(@t{g}_0)"
         for g in range(len(query.groups))
     )
-    order = {"relevance": "score DESC, post_datetime DESC", "new": "post_datetime DESC",
-             "old": "post_datetime ASC"}[sort]  # fmt: skip
     columns = ", ".join(RESULT_COLUMNS)
     sql = f"""
         WITH candidates AS (
@@ -89,11 +87,21 @@ def search_sql(
         hits AS (
             SELECT {columns}, CAST({score} AS FLOAT64) AS score
             FROM candidates WHERE {" AND ".join(conditions)}
-        )
+        )"""
+    return sql, params
+
+
+def search_sql(
+    reader: Reader, query: Query, filters: Filters, sort: str, limit: int, offset: int
+) -> tuple[str, dict[str, Any]]:
+    hits, params = hits_sql(reader, query, filters)
+    order = {"relevance": "score DESC, post_datetime DESC", "new": "post_datetime DESC",
+             "old": "post_datetime ASC"}[sort]  # fmt: skip
+    sql = f"""{hits}
         SELECT *, COUNT(*) OVER () AS total FROM hits
         ORDER BY {order} LIMIT $limit OFFSET $offset"""
     params.update(limit=limit, offset=offset)
-    return d.params(sql), params
+    return reader.dialect.params(sql), params
 
 
 def search_bigquery(

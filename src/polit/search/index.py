@@ -21,7 +21,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +231,20 @@ class SearchIndex:
             row["score"] = float(score) if sort == "relevance" else 0.0
             hits.append(row)
         return int(result.count or 0), hits  # type: ignore[attr-defined]
+
+    def histogram(self, query: Query, filters: Filters, step_micros: int) -> dict[datetime, int]:
+        """The hits of `search` counted per bucket of `post_datetime` (µs since 1970, UTC):
+        tantivy aggregates the fast field, no hit is read."""
+        self.index.reload()
+        hist = {"field": "post_datetime", "interval": step_micros, "min_doc_count": 1}
+        agg = {"by_time": {"histogram": hist}}
+        found = self.index.searcher().aggregate(self._query(query, filters), agg)
+        counts = {}
+        for bucket in found["by_time"]["buckets"]:
+            if bucket["doc_count"]:
+                at = EPOCH + timedelta(microseconds=int(bucket["key"]))
+                counts[at] = int(bucket["doc_count"])
+        return counts
 
     def _term(self, term: Term) -> tantivy.Query:
         s = self.schema
