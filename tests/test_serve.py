@@ -7,16 +7,17 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import basc_py4chan
 import httpx
 import moesearch
 import pytest
+from bench.crawl_vs_seed import seed_api_at
 from moesearch.exceptions import ArchiveException
 from starlette.testclient import TestClient
 
-from bench.crawl_vs_seed import seed_api_at
 from polit.search.index import update_index
 from polit.serve.app import create_app
 from tests.helpers.built import recording_warehouse
@@ -47,8 +48,11 @@ def client(warehouse: Path):
 
 def thread_truth(warehouse: Path, where: str = "TRUE") -> dict[int, dict[int, tuple]]:
     """thread -> post -> (deleted, com of its last version), from the warehouse."""
-    rows = query(warehouse, f"""SELECT thread_id, post_id, deleted_at IS NOT NULL, comment_html
-        FROM main.posts WHERE last_seen_at IS NOT NULL AND ({where})""")  # fmt: skip
+    rows = query(
+        warehouse,
+        f"""SELECT thread_id, post_id, deleted_at IS NOT NULL, comment_html
+        FROM main.posts WHERE last_seen_at IS NOT NULL AND ({where})""",
+    )
     out: dict[int, dict[int, tuple]] = {}
     for thread, post, deleted, com in rows:
         out.setdefault(thread, {})[post] = (deleted, com)
@@ -98,22 +102,29 @@ def test_every_thread_json_holds_the_posts_polit_captured(warehouse: Path, clien
 
 
 def test_thread_json_keeps_every_field_the_api_sent(warehouse: Path, client) -> None:
-    (no,) = query(warehouse, "SELECT thread_id FROM main.threads WHERE number_of_posts > 100"
-                  " ORDER BY thread_id LIMIT 1")[0]  # fmt: skip
+    (no,) = query(
+        warehouse,
+        "SELECT thread_id FROM main.threads WHERE number_of_posts > 100 ORDER BY thread_id LIMIT 1",
+    )[0]
     posts = client.get(f"/pol/thread/{no}.json").json()["posts"]
     op = posts[0]
     assert op["no"] == no and op["resto"] == 0
     for field in ("time", "now", "name", "com", "replies", "images"):
         assert field in op
     images = [p for p in posts if "tim" in p]
-    assert images and all({"filename", "ext", "md5", "w", "h", "tn_w", "tn_h"} <= set(p)
-                          for p in images)  # fmt: skip
+    assert images and all(
+        {"filename", "ext", "md5", "w", "h", "tn_w", "tn_h"} <= set(p) for p in images
+    )
     assert all(p["resto"] == no for p in posts[1:])
 
 
 def test_basc_py4chan_reads_threads_and_posts(warehouse: Path, url: str) -> None:
-    live = {t for (t,) in query(warehouse, "SELECT thread_id FROM main.threads"
-                                " WHERE NOT is_archived AND NOT is_deleted")}  # fmt: skip
+    live = {
+        t
+        for (t,) in query(
+            warehouse, "SELECT thread_id FROM main.threads WHERE NOT is_archived AND NOT is_deleted"
+        )
+    }
     truth = thread_truth(warehouse)
     with seed_api_at(url):
         board = basc_py4chan.Board("pol")
@@ -129,10 +140,19 @@ def test_basc_py4chan_reads_threads_and_posts(warehouse: Path, url: str) -> None
 
 
 def test_threads_catalog_and_archive(warehouse: Path, client) -> None:
-    live = {t for (t,) in query(warehouse, "SELECT thread_id FROM main.threads"
-                                " WHERE NOT is_archived AND NOT is_deleted")}  # fmt: skip
-    archived = [t for (t,) in query(warehouse, "SELECT thread_id FROM main.threads"
-                                    " WHERE is_archived AND NOT is_deleted ORDER BY 1")]  # fmt: skip
+    live = {
+        t
+        for (t,) in query(
+            warehouse, "SELECT thread_id FROM main.threads WHERE NOT is_archived AND NOT is_deleted"
+        )
+    }
+    archived = [
+        t
+        for (t,) in query(
+            warehouse,
+            "SELECT thread_id FROM main.threads WHERE is_archived AND NOT is_deleted ORDER BY 1",
+        )
+    ]
     pages = client.get("/pol/threads.json").json()
     listed = [t["no"] for p in pages for t in p["threads"]]
     assert len(listed) == len(set(listed)) and set(listed) <= live
@@ -159,8 +179,12 @@ def test_last_modified_and_if_modified_since(warehouse: Path, client) -> None:
 
 
 def polit_search(warehouse: Path, text: str) -> list[dict]:
-    result = subprocess.run([POLIT, "search", text, "--warehouse", str(warehouse), "--json",
-                             "--limit", "100000"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [POLIT, "search", text, "--warehouse", str(warehouse), "--json", "--limit", "100000"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 
@@ -187,7 +211,8 @@ def test_moesearch_search_returns_what_polit_search_does(warehouse: Path, url: s
     assert times == sorted(times, reverse=True)  # FoolFuuka's order: newest first
     oldest = search_all(url, text="nashville", order="asc")
     assert [p.num for p in oldest] == [p.num for p in reversed(found)] or sorted(
-        p.timestamp for p in oldest) == [p.timestamp for p in oldest]  # fmt: skip
+        p.timestamp for p in oldest
+    ) == [p.timestamp for p in oldest]
 
 
 def test_moesearch_search_filters(warehouse: Path, url: str) -> None:
@@ -196,15 +221,25 @@ def test_moesearch_search_filters(warehouse: Path, url: str) -> None:
     op_ids = {t for (t,) in query(warehouse, "SELECT post_id FROM main.posts WHERE is_op")}
     assert {int(p.num) for p in ops} == truth & op_ids
     gone = search_all(url, text="nashville", deleted="deleted")
-    deleted = {p for (p,) in query(warehouse, "SELECT post_id FROM main.posts"
-                                   " WHERE deleted_at IS NOT NULL")}  # fmt: skip
+    deleted = {
+        p
+        for (p,) in query(warehouse, "SELECT post_id FROM main.posts WHERE deleted_at IS NOT NULL")
+    }
     assert {int(p.num) for p in gone} == truth & deleted
-    (subject,) = query(warehouse, "SELECT subject FROM main.posts WHERE is_op AND subject"
-                       " IS NOT NULL ORDER BY post_id LIMIT 1")[0]  # fmt: skip
+    (subject,) = query(
+        warehouse,
+        "SELECT subject FROM main.posts WHERE is_op AND subject"
+        " IS NOT NULL ORDER BY post_id LIMIT 1",
+    )[0]
     word = subject.split()[0]
     by_subject = search_all(url, subject=word)
-    expected = {p for (p,) in query(warehouse, "SELECT post_id FROM main.posts WHERE"
-                                    f" strpos(lower(subject), lower('{word}')) > 0")}  # fmt: skip
+    expected = {
+        p
+        for (p,) in query(
+            warehouse,
+            f"SELECT post_id FROM main.posts WHERE strpos(lower(subject), lower('{word}')) > 0",
+        )
+    }
     assert {int(p.num) for p in by_subject} == expected
 
 
@@ -216,8 +251,10 @@ def test_moesearch_thread_and_post(warehouse: Path, url: str) -> None:
         assert [int(p.num) for p in [thread.op, *thread.posts]] == sorted(truth[no])
         deleted = {int(p.num) for p in [thread.op, *thread.posts] if p.deleted == "1"}
         assert deleted == {p for p, (d, _) in truth[no].items() if d}
-    (post_id, comment) = query(warehouse, "SELECT post_id, comment FROM main.posts"
-                               " WHERE NOT is_op AND comment IS NOT NULL LIMIT 1")[0]  # fmt: skip
+    (post_id, comment) = query(
+        warehouse,
+        "SELECT post_id, comment FROM main.posts WHERE NOT is_op AND comment IS NOT NULL LIMIT 1",
+    )[0]
     post = moesearch.post(url, "pol", post_id)
     assert int(post.num) == post_id and post.comment == comment
     assert post.board.short_name == "pol"
@@ -240,7 +277,9 @@ def test_foolfuuka_errors_are_its_own(client) -> None:
     for path, (status, message) in cases.items():
         r = client.get(path)
         assert (r.status_code, r.json()) == (status, {"error": message}), path
-    hostile = client.get("/_/api/chan/search/", params={"boards": "pol", "text": "x'; DROP TABLE posts; --"})
+    hostile = client.get(
+        "/_/api/chan/search/", params={"boards": "pol", "text": "x'; DROP TABLE posts; --"}
+    )
     assert "error" in hostile.json() or "0" in hostile.json()
     assert client.get("/_/api/chan/post/?board=pol&num=1").json() == {"error": "Post not found."}
 
@@ -258,3 +297,57 @@ def test_gzip_limits_cors_and_read_only(warehouse: Path) -> None:
         r = c.get("/boards.json", headers={"Origin": "https://example.org"})
         assert r.headers["access-control-allow-origin"] == "https://example.org"
         assert c.delete("/boards.json").status_code == 405
+
+
+@pytest.mark.slow
+def test_a_running_serve_never_stops_load_and_transform(recording, tmp_path_factory, tmp_path):
+    """Serve half the recording; while requests keep coming, a real `polit load` of the rest
+    and `polit transform` succeed; then the API shows the new posts."""
+    import threading
+
+    from polit.lake.schema import TABLES
+    from polit.lake.store import Lake
+    from polit.transform import transform
+    from tests.helpers.warehouse import load, replayed_lake
+
+    lake = replayed_lake(recording, tmp_path_factory)
+    path = tmp_path / "warehouse.duckdb"
+    n = {t: len(Lake(str(lake)).files(t)) for t in TABLES}
+    load(lake, path, {t: slice(0, n[t] // 2) for t in TABLES})
+    transform(str(path), workdir=tmp_path / "dbt", quiet=True)
+    update_index(str(path))
+    before = {p for (p,) in query(path, "SELECT post_id FROM main.posts")}
+    with serving(path, "--rate", "0") as base, httpx.Client(base_url=base, timeout=60) as http:
+        assert http.get("/pol/threads.json").status_code == 200  # it holds the file now
+        statuses: list[int] = []
+        stop = threading.Event()
+
+        def keep_asking() -> None:
+            with httpx.Client(base_url=base, timeout=60) as c:
+                while not stop.is_set():
+                    statuses.append(c.get("/pol/threads.json").status_code)
+                    time.sleep(0.05)
+
+        asker = threading.Thread(target=keep_asking)
+        asker.start()
+        try:
+            for args in (["load", "--lake", str(lake)], ["transform"]):
+                done = subprocess.run(
+                    [POLIT, *args, "--warehouse", str(path)],
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                )
+                assert done.returncode == 0, done.stderr
+        finally:
+            stop.set()
+            asker.join()
+        assert set(statuses) <= {200, 503} and 200 in statuses
+        new = query(path, "SELECT post_id, thread_id FROM main.posts ORDER BY post_id DESC")
+        post, thread = next((p, t) for p, t in new if p not in before)
+        deadline = time.monotonic() + 30
+        while (r := http.get(f"/pol/thread/{thread}.json")).status_code == 503:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert post in {p["no"] for p in r.json()["posts"]}
+        assert int(moesearch.post(base, "pol", post).num) == post

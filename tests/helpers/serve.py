@@ -27,15 +27,19 @@ def serving(warehouse: Path, *args: str) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
         [POLIT, "serve", "--warehouse", str(warehouse), "--port", str(port), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"polit serve exited: {proc.stderr.read() if proc.stderr else ''}")
+                raise AssertionError(
+                    f"polit serve exited: {proc.stderr.read() if proc.stderr else ''}"
+                )
             try:
                 httpx.get(url + "/boards.json", timeout=60)
                 break

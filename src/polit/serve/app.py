@@ -75,8 +75,9 @@ class Api:
     def __init__(self, readers: ServingReaders) -> None:
         self.readers = readers
 
-    def run(self, request: Request, work: Callable[[Reader], Response], fool: bool = False
-            ) -> Response:  # fmt: skip
+    def run(
+        self, request: Request, work: Callable[[Reader], Response], fool: bool = False
+    ) -> Response:
         """`work` with a reader; the warehouse's and the client's errors as JSON."""
         try:
             with self.readers.open() as reader:
@@ -149,8 +150,17 @@ class Api:
             shown = fourchan.with_replies(r, board, threads[k : k + fourchan.PER_PAGE])
             if not shown:
                 return error("Not Found", 404)
-            body = {"threads": [{"posts": [{k: v for k, v in op.items() if k != "last_replies"},
-                                           *op["last_replies"]]} for op in shown]}  # fmt: skip
+            body = {
+                "threads": [
+                    {
+                        "posts": [
+                            {k: v for k, v in op.items() if k != "last_replies"},
+                            *op["last_replies"],
+                        ]
+                    }
+                    for op in shown
+                ]
+            }
             return dated(json_response(body), changed)
 
         return self.run(request, work)
@@ -177,18 +187,27 @@ class Api:
     # -- FoolFuuka --------------------------------------------------------------------------
     def fool_thread(self, request: Request) -> Response:
         q = request.query_params
-        return self.run(request, lambda r: json_response(
-            foolfuuka.thread(r, q.get("board"), q.get("num"))), fool=True)  # fmt: skip
+        return self.run(
+            request,
+            lambda r: json_response(foolfuuka.thread(r, q.get("board"), q.get("num"))),
+            fool=True,
+        )
 
     def fool_post(self, request: Request) -> Response:
         q = request.query_params
-        return self.run(request, lambda r: json_response(
-            foolfuuka.post(r, q.get("board"), q.get("num"))), fool=True)  # fmt: skip
+        return self.run(
+            request,
+            lambda r: json_response(foolfuuka.post(r, q.get("board"), q.get("num"))),
+            fool=True,
+        )
 
     def fool_index(self, request: Request) -> Response:
         q = request.query_params
-        return self.run(request, lambda r: json_response(
-            foolfuuka.index(r, q.get("board"), q.get("page"))), fool=True)  # fmt: skip
+        return self.run(
+            request,
+            lambda r: json_response(foolfuuka.index(r, q.get("board"), q.get("page"))),
+            fool=True,
+        )
 
     def fool_search(self, request: Request) -> Response:
         params = dict(request.query_params)
@@ -220,23 +239,31 @@ def create_app(
 
     def fool(path: str, endpoint: Callable[[Request], Response]) -> list[Route]:
         base = f"/_/api/chan/{path}"
-        return [Route(base + "/", endpoint, methods=["GET"]),
-                Route(base, endpoint, methods=["GET"])]  # fmt: skip
+        return [
+            Route(base + "/", endpoint, methods=["GET"]),
+            Route(base, endpoint, methods=["GET"]),
+        ]
 
     routes = [
         Route("/boards.json", api.boards, methods=["GET"]),
         Route("/{board}/thread/{no}.json", api.thread, methods=["GET"]),
         Route("/{board}/{kind:str}.json", api.board_json, methods=["GET"]),
-        *fool("thread", api.fool_thread), *fool("post", api.fool_post),
-        *fool("index", api.fool_index), *fool("search", api.fool_search),
+        *fool("thread", api.fool_thread),
+        *fool("post", api.fool_post),
+        *fool("index", api.fool_index),
+        *fool("search", api.fool_search),
         Route("/_/api/{rest:path}", api.fool_404, methods=["GET"]),
-    ]  # fmt: skip
+    ]
     app = Starlette(routes=routes, lifespan=lifespan)
     wrapped: Any = app
     if cors_origins:
-        wrapped = CORSMiddleware(wrapped, allow_origins=list(cors_origins),
-                                 allow_methods=["GET"], allow_headers=["If-Modified-Since"],
-                                 expose_headers=["Last-Modified"])  # fmt: skip
+        wrapped = CORSMiddleware(
+            wrapped,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET"],
+            allow_headers=["If-Modified-Since"],
+            expose_headers=["Last-Modified"],
+        )
     wrapped = GZipMiddleware(wrapped, minimum_size=500, compresslevel=5)
     wrapped = RateLimit(wrapped, rate, burst)
     return wrapped

@@ -25,16 +25,57 @@ MAX_MATCHES = 5000  # how deep a search pages (FoolFuuka's foolfuuka.sphinx.max_
 THREADS_PER_PAGE = 10  # threads an index page
 PER_THREAD = 5  # replies shown with a thread on an index page
 MAX_INDEX_PAGE = 500
-CAPCODES = {"mod": "M", "admin": "A", "admin_highlight": "A", "developer": "D",
-            "manager": "G", "founder": "F", "verified": "V"}  # fmt: skip
+CAPCODES = {
+    "mod": "M",
+    "admin": "A",
+    "admin_highlight": "A",
+    "developer": "D",
+    "manager": "G",
+    "founder": "F",
+    "verified": "V",
+}
 COLUMNS = (
-    "board", "post_id", "thread_id", "is_op", "post_datetime", "deleted_at", "capcode",
-    "email", "poster_name", "tripcode", "subject", "comment", "poster_id", "country",
-    "country_name", "troll_country", "flag", "flag_name", "file_name", "file_extension",
-    "file_md5", "file_size", "width", "height", "is_spoiler", "has_file",
-)  # fmt: skip
-SEARCH_PARAMS = ("boards", "text", "subject", "username", "tripcode", "country", "deleted",
-                 "type", "start", "end", "order", "page")  # fmt: skip
+    "board",
+    "post_id",
+    "thread_id",
+    "is_op",
+    "post_datetime",
+    "deleted_at",
+    "capcode",
+    "email",
+    "poster_name",
+    "tripcode",
+    "subject",
+    "comment",
+    "poster_id",
+    "country",
+    "country_name",
+    "troll_country",
+    "flag",
+    "flag_name",
+    "file_name",
+    "file_extension",
+    "file_md5",
+    "file_size",
+    "width",
+    "height",
+    "is_spoiler",
+    "has_file",
+)
+SEARCH_PARAMS = (
+    "boards",
+    "text",
+    "subject",
+    "username",
+    "tripcode",
+    "country",
+    "deleted",
+    "type",
+    "start",
+    "end",
+    "order",
+    "page",
+)
 
 
 class ApiError(Exception):
@@ -62,29 +103,59 @@ def comment(row: dict[str, Any]) -> dict[str, Any]:
     if row["has_file"]:
         name = f"{row['file_name'] or ''}{row['file_extension'] or ''}"
         media = {
-            "media_id": None, "spoiler": "1" if row["is_spoiler"] else "0",
-            "preview_orig": None, "media": None, "preview_op": None, "preview_reply": None,
-            "preview_w": None, "preview_h": None, "media_filename": name,
-            "media_w": _s(row["width"]), "media_h": _s(row["height"]),
-            "media_size": _s(row["file_size"]), "media_hash": row["file_md5"],
-            "media_orig": None, "exif": None, "total": None, "banned": "0",
-            "media_status": "normal", "safe_media_hash": None, "remote_media_link": None,
-            "media_link": None, "thumb_link": None, "media_filename_processed": name,
-        }  # fmt: skip
+            "media_id": None,
+            "spoiler": "1" if row["is_spoiler"] else "0",
+            "preview_orig": None,
+            "media": None,
+            "preview_op": None,
+            "preview_reply": None,
+            "preview_w": None,
+            "preview_h": None,
+            "media_filename": name,
+            "media_w": _s(row["width"]),
+            "media_h": _s(row["height"]),
+            "media_size": _s(row["file_size"]),
+            "media_hash": row["file_md5"],
+            "media_orig": None,
+            "exif": None,
+            "total": None,
+            "banned": "0",
+            "media_status": "normal",
+            "safe_media_hash": None,
+            "remote_media_link": None,
+            "media_link": None,
+            "thumb_link": None,
+            "media_filename_processed": name,
+        }
     return {
-        "doc_id": str(row["post_id"]), "num": str(row["post_id"]), "subnum": "0",
-        "thread_num": str(row["thread_id"]), "op": "1" if row["is_op"] else "0",
-        "timestamp": ts, "timestamp_expired": str(int(gone.timestamp())) if gone else "0",
-        "capcode": CAPCODES.get(row["capcode"] or "", "N"), "email": row["email"],
-        "name": row["poster_name"], "trip": row["tripcode"], "title": row["subject"],
-        "comment": text, "poster_hash": row["poster_id"], "poster_country": row["country"],
-        "poster_country_name": row["country_name"], "troll_country_code": row["troll_country"],
+        "doc_id": str(row["post_id"]),
+        "num": str(row["post_id"]),
+        "subnum": "0",
+        "thread_num": str(row["thread_id"]),
+        "op": "1" if row["is_op"] else "0",
+        "timestamp": ts,
+        "timestamp_expired": str(int(gone.timestamp())) if gone else "0",
+        "capcode": CAPCODES.get(row["capcode"] or "", "N"),
+        "email": row["email"],
+        "name": row["poster_name"],
+        "trip": row["tripcode"],
+        "title": row["subject"],
+        "comment": text,
+        "poster_hash": row["poster_id"],
+        "poster_country": row["country"],
+        "poster_country_name": row["country_name"],
+        "troll_country_code": row["troll_country"],
         "troll_country_name": row["flag_name"] if row["troll_country"] else None,
-        "sticky": "0", "locked": "0", "deleted": "1" if gone else "0",
-        "nreplies": None, "nimages": None,
-        "comment_sanitized": text, "comment_processed": html.escape(text).replace("\n", "<br />"),
-        "media": media, "board": {"name": row["board"], "shortname": row["board"]},
-    }  # fmt: skip
+        "sticky": "0",
+        "locked": "0",
+        "deleted": "1" if gone else "0",
+        "nreplies": None,
+        "nimages": None,
+        "comment_sanitized": text,
+        "comment_processed": html.escape(text).replace("\n", "<br />"),
+        "media": media,
+        "board": {"name": row["board"], "shortname": row["board"]},
+    }
 
 
 def _posts(reader: Reader, where: str, params: dict[str, Any], tail: str = "") -> list[dict]:
@@ -111,8 +182,12 @@ def _number(value: str | None, name: str) -> int:
 
 def thread(reader: Reader, board: str | None, num: str | None) -> dict[str, Any]:
     b, n = _board(reader, board), _number(num, "num")
-    rows = _posts(reader, "board = $board AND thread_id = $no AND post_id >= $no",
-                  {"board": b, "no": n}, "ORDER BY post_id")  # fmt: skip
+    rows = _posts(
+        reader,
+        "board = $board AND thread_id = $no AND post_id >= $no",
+        {"board": b, "no": n},
+        "ORDER BY post_id",
+    )
     if not rows or not rows[0]["is_op"] or rows[0]["post_id"] != n:
         raise ApiError("Thread not found.")
     posts = {str(r["post_id"]): comment(r) for r in rows[1:]}
@@ -136,18 +211,27 @@ def index(reader: Reader, board: str | None, page: str | None) -> dict[str, Any]
     b, p = _board(reader, board), _number(page, "page")
     if p < 1 or p > MAX_INDEX_PAGE:
         raise ApiError('The value for "page" is invalid.', 422)
-    sql = _sql(reader, """SELECT thread_id FROM {threads} WHERE board = $board
+    sql = _sql(
+        reader,
+        """SELECT thread_id FROM {threads} WHERE board = $board
         AND NOT is_deleted AND last_post_at IS NOT NULL
-        ORDER BY last_post_at DESC, thread_id DESC LIMIT $limit OFFSET $offset""")
-    nos = [int(r["thread_id"]) for r in reader.arrow(
-        sql, {"board": b, "limit": THREADS_PER_PAGE, "offset": (p - 1) * THREADS_PER_PAGE}
-    ).to_pylist()]  # fmt: skip
+        ORDER BY last_post_at DESC, thread_id DESC LIMIT $limit OFFSET $offset""",
+    )
+    nos = [
+        int(r["thread_id"])
+        for r in reader.arrow(
+            sql, {"board": b, "limit": THREADS_PER_PAGE, "offset": (p - 1) * THREADS_PER_PAGE}
+        ).to_pylist()
+    ]
     if not nos:
         raise ApiError("Thread not found.")
     d = reader.dialect
-    rows = _posts(reader, f"board = $board AND {d.in_list('thread_id', 'nos')} "
-                  "AND post_id >= $first", {"board": b, "nos": nos, "first": min(nos)},
-                  "ORDER BY post_id")  # fmt: skip
+    rows = _posts(
+        reader,
+        f"board = $board AND {d.in_list('thread_id', 'nos')} AND post_id >= $first",
+        {"board": b, "nos": nos, "first": min(nos)},
+        "ORDER BY post_id",
+    )
     by_thread: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         by_thread.setdefault(int(r["thread_id"]), []).append(r)
@@ -159,9 +243,11 @@ def index(reader: Reader, board: str | None, page: str | None) -> dict[str, Any]
         replies = posts[1:]
         last, hidden = replies[-PER_THREAD:], replies[: max(len(replies) - PER_THREAD, 0)]
         out[str(no)] = {
-            "op": comment(posts[0]), "posts": [comment(r) for r in last],
-            "omitted": len(hidden), "images_omitted": sum(1 for r in hidden if r["has_file"]),
-        }  # fmt: skip
+            "op": comment(posts[0]),
+            "posts": [comment(r) for r in last],
+            "omitted": len(hidden),
+            "images_omitted": sum(1 for r in hidden if r["has_file"]),
+        }
     if not out:
         raise ApiError("Thread not found.")
     return out
@@ -213,11 +299,13 @@ class SearchQuery:
     def filters(self) -> Filters:
         """What the search index (and Filters.where) can apply."""
         return Filters(
-            boards=self.boards, countries=(self.country,) if self.country else (),
+            boards=self.boards,
+            countries=(self.country,) if self.country else (),
             deleted={"deleted": "only", "not-deleted": "no"}.get(self.deleted or "", "yes"),
             op={"op": True, "posts": False}.get(self.type or ""),
-            start=self.start, end=self.end + timedelta(seconds=1) if self.end else None,
-        )  # fmt: skip
+            start=self.start,
+            end=self.end + timedelta(seconds=1) if self.end else None,
+        )
 
     def sql_only(self) -> list[tuple[str, str, str]]:
         """(condition, parameter, value) of what only SQL can apply."""
@@ -244,8 +332,9 @@ def run_search(reader: Reader, params: dict[str, str]) -> dict[str, Any]:
     sort = "old" if q.order == "asc" else "new"
     if q.text and not extra:  # the index pages itself
         result = search(reader, q.text, filters, sort, limit, offset)
-        keys = list(zip(result.table["board"].to_pylist(), result.table["post_id"].to_pylist(),
-                        strict=True))  # fmt: skip
+        keys = list(
+            zip(result.table["board"].to_pylist(), result.table["post_id"].to_pylist(), strict=True)
+        )
         total = result.total
         rows = _by_keys(reader, keys)
     else:
@@ -261,13 +350,18 @@ def run_search(reader: Reader, params: dict[str, str]) -> dict[str, Any]:
         where_all = " AND ".join(parts)
         count_sql = _sql(reader, f"SELECT count(*) AS n FROM {{posts}} WHERE {where_all}")
         total = int(reader.arrow(count_sql, bound).to_pylist()[0]["n"])
-        rows = _posts(reader, where_all, {**bound, "limit": limit, "offset": offset},
-                      f"ORDER BY post_datetime {direction}, post_id {direction} "
-                      "LIMIT $limit OFFSET $offset")  # fmt: skip
+        rows = _posts(
+            reader,
+            where_all,
+            {**bound, "limit": limit, "offset": offset},
+            f"ORDER BY post_datetime {direction}, post_id {direction} LIMIT $limit OFFSET $offset",
+        )
     if not rows:
         raise ApiError("No results found.")
-    return {"0": {"posts": [comment(r) for r in rows]},
-            "meta": {"total_found": total, "max_results": MAX_MATCHES}}  # fmt: skip
+    return {
+        "0": {"posts": [comment(r) for r in rows]},
+        "meta": {"total_found": total, "max_results": MAX_MATCHES},
+    }
 
 
 def _by_keys(reader: Reader, keys: list[tuple[str, int]]) -> list[dict[str, Any]]:
@@ -275,7 +369,10 @@ def _by_keys(reader: Reader, keys: list[tuple[str, int]]) -> list[dict[str, Any]
     if not keys:
         return []
     d = reader.dialect
-    rows = _posts(reader, f"{d.in_list('board', 'boards')} AND {d.in_list('post_id', 'ids')}",
-                  {"boards": sorted({b for b, _ in keys}), "ids": [i for _, i in keys]})
+    rows = _posts(
+        reader,
+        f"{d.in_list('board', 'boards')} AND {d.in_list('post_id', 'ids')}",
+        {"boards": sorted({b for b, _ in keys}), "ids": [i for _, i in keys]},
+    )
     found = {(r["board"], r["post_id"]): r for r in rows}
     return [found[k] for k in keys if k in found]

@@ -85,14 +85,20 @@ def thread_posts(reader: Reader, board: str, no: int) -> list[dict[str, Any]]:
     """A thread's posts in order, OP first ([] when polit holds none). A thread's posts are
     numbered from its own number up: the bound lets DuckDB skip older row groups."""
     return latest_posts(
-        reader, board, "r.thread_no = $no AND r.no >= $no",
-        "p.thread_id = $no AND p.post_id >= $no", {"no": no},
-    )  # fmt: skip
+        reader,
+        board,
+        "r.thread_no = $no AND r.no >= $no",
+        "p.thread_id = $no AND p.post_id >= $no",
+        {"no": no},
+    )
 
 
 def thread_state(reader: Reader, board: str, no: int) -> dict[str, Any] | None:
-    sql = _sql(reader, """SELECT is_archived, is_deleted, loaded_at, last_modified_at
-        FROM {threads} WHERE board = $board AND thread_id = $no""")  # fmt: skip
+    sql = _sql(
+        reader,
+        """SELECT is_archived, is_deleted, loaded_at, last_modified_at
+        FROM {threads} WHERE board = $board AND thread_id = $no""",
+    )
     rows = reader.arrow(sql, {"board": board, "no": no}).to_pylist()
     return rows[0] if rows else None
 
@@ -100,9 +106,12 @@ def thread_state(reader: Reader, board: str, no: int) -> dict[str, Any] | None:
 def live_threads(reader: Reader, board: str) -> list[dict[str, Any]]:
     """The board's live threads as last observed, in their order on the board: by page,
     then most recently bumped first."""
-    sql = _sql(reader, """SELECT thread_id, page, replies, images, last_modified_at, loaded_at
+    sql = _sql(
+        reader,
+        """SELECT thread_id, page, replies, images, last_modified_at, loaded_at
         FROM {threads} WHERE board = $board AND NOT is_archived AND NOT is_deleted
-        ORDER BY page IS NULL, page, last_modified_at DESC, thread_id DESC""")  # fmt: skip
+        ORDER BY page IS NULL, page, last_modified_at DESC, thread_id DESC""",
+    )
     return reader.arrow(sql, {"board": board}).to_pylist()[: PER_PAGE * PAGES]
 
 
@@ -115,25 +124,29 @@ def pages(threads: list[dict[str, Any]], entry: Any) -> list[dict[str, Any]]:
 
 
 def threads_json(threads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return pages(threads, lambda t: {
-        "no": t["thread_id"], "last_modified": epoch(t["last_modified_at"]),
-        "replies": t["replies"] or 0,
-    })  # fmt: skip
+    return pages(
+        threads,
+        lambda t: {
+            "no": t["thread_id"],
+            "last_modified": epoch(t["last_modified_at"]),
+            "replies": t["replies"] or 0,
+        },
+    )
 
 
-def with_replies(
-    reader: Reader, board: str, threads: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def with_replies(reader: Reader, board: str, threads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each thread as its OP with the thread's last replies (catalog and index pages)."""
     nos = [int(t["thread_id"]) for t in threads]
     if not nos:
         return []
     d = reader.dialect
     posts = latest_posts(
-        reader, board, f"{d.in_list('r.thread_no', 'nos')} AND r.no >= $first",
+        reader,
+        board,
+        f"{d.in_list('r.thread_no', 'nos')} AND r.no >= $first",
         f"{d.in_list('p.thread_id', 'nos')} AND p.post_id >= $first",
         {"nos": nos, "first": min(nos)},
-    )  # fmt: skip
+    )
     by_thread: dict[int, list[dict[str, Any]]] = {}
     for post in posts:
         by_thread.setdefault(int(post.get("resto") or post["no"]), []).append(post)
@@ -152,8 +165,11 @@ def with_replies(
 
 
 def archived(reader: Reader, board: str) -> list[int]:
-    sql = _sql(reader, """SELECT thread_id FROM {threads}
-        WHERE board = $board AND is_archived AND NOT is_deleted ORDER BY thread_id""")
+    sql = _sql(
+        reader,
+        """SELECT thread_id FROM {threads}
+        WHERE board = $board AND is_archived AND NOT is_deleted ORDER BY thread_id""",
+    )
     return [int(r["thread_id"]) for r in reader.arrow(sql, {"board": board}).to_pylist()]
 
 
@@ -166,13 +182,20 @@ def board_changed(reader: Reader, board: str) -> datetime | None:
 
 def boards(reader: Reader) -> list[dict[str, Any]]:
     """boards.json's entries for the boards held (what BASC-py4chan reads of it)."""
-    sql = _sql(reader, "SELECT board, count(*) AS threads FROM {threads} GROUP BY board ORDER BY board")
+    sql = _sql(
+        reader, "SELECT board, count(*) AS threads FROM {threads} GROUP BY board ORDER BY board"
+    )
     out = []
     for row in reader.arrow(sql).to_pylist():
-        out.append({
-            "board": row["board"], "title": row["board"], "ws_board": 0,
-            "per_page": PER_PAGE, "pages": PAGES,
-        })  # fmt: skip
+        out.append(
+            {
+                "board": row["board"],
+                "title": row["board"],
+                "ws_board": 0,
+                "per_page": PER_PAGE,
+                "pages": PAGES,
+            }
+        )
     return out
 
 

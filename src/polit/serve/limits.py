@@ -52,8 +52,15 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         body = orjson.dumps({"error": "Too many requests: slow down."})
-        await send({"type": "http.response.start", "status": 429, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(max(1, math.ceil(wait))).encode()),
-        ]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(max(1, math.ceil(wait))).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

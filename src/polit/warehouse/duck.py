@@ -18,8 +18,8 @@ import pyarrow as pa
 
 from polit.lake.schema import TABLES
 from polit.lake.store import Lake, LakeFile
-from polit.warehouse.gate import writing
 from polit.warehouse.base import LoadResult, WarehouseError, lake_key, next_stamp
+from polit.warehouse.gate import writing
 
 SCHEMA = "raw"
 MANIFEST = f"{SCHEMA}._manifest"

@@ -1,9 +1,10 @@
 """Brief readers and writers of one DuckDB file, without a failed open on either side.
 
 DuckDB lets one process write a file, and no other process open it meanwhile, even
-read-only. `polit serve` keeps the file open while it serves and lets go of it when a writer
-comes; these two advisory locks (flock, beside the file; released by the kernel when a process dies) keep it
-from ever holding the file when a writer (`polit load`, `polit transform`) opens it:
+read-only. `polit serve` keeps the file open while it serves and lets go of it when a
+writer comes; two advisory locks (flock, beside the file; released by the kernel when a
+process dies) keep it from ever holding the file when a writer (`polit load`, `polit
+transform`) opens it:
 
 - a writer takes `<file>.intent` exclusively for the whole write, then `<file>.gate`
   exclusively: the second waits for the brief readers already inside (milliseconds);
