@@ -419,6 +419,8 @@ class ServingReaders:
         return self._con is not None
 
     def _connect(self) -> None:  # under self._cond
+        import time
+
         import duckdb
 
         from polit.warehouse.gate import Busy, share
@@ -435,6 +437,7 @@ class ServingReaders:
             os.close(gate)
             raise WarehouseBusy(f"cannot open {self.target.path} now: {one_line(exc)}") from exc
         self._gate = gate
+        self._last_use = time.monotonic()  # idle counts from here
 
     def _release(self) -> None:  # under self._cond, with no user
         if self._con is not None:
