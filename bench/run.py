@@ -35,6 +35,7 @@ from bench import (
     merge_cost,
     scale,
     search,
+    serve,
     throughput,
 )
 
@@ -47,6 +48,7 @@ SECTIONS: dict[str, ModuleType] = {
     scale.NAME: scale,
     hourly.NAME: hourly,
     search.NAME: search,
+    serve.NAME: serve,
 }
 COMMAND = "make bench"
 

@@ -39,13 +39,17 @@ def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> No
     sections = results["sections"]
     assert set(sections) == {
         "crawl_vs_seed", "throughput", "merge_cost", "dashboard", "coverage", "scale", "hourly",
-        "search",
+        "search", "serve",
     }  # fmt: skip
     found = sections["search"]
     assert found["posts"] == 100_000 and found["build_posts_per_second"] > 0
     assert 0 < found["p50_ms"] <= found["p95_ms"] <= found["max_ms"]
     assert found["hour_posts"] > 0 and found["hour_update_seconds"] > 0
     assert set(found["met"]) == set(found["targets"])
+
+    served = sections["serve"]
+    assert served["posts"] == 100_000 and served["threads_of_300"] > 0
+    assert 0 < served["p50_ms"] <= served["p95_ms"] <= served["max_ms"]
 
     crawl = sections["crawl_vs_seed"]
     for scenario in crawl["scenarios"].values():

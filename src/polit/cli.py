@@ -441,5 +441,6 @@ from polit import (  # noqa: E402,F401
     cli_import,
     cli_insights,
     cli_lake,
+    cli_serve,
     cli_warehouse,
 )

@@ -10,6 +10,7 @@ The dbt project is `dbt/` at the repository root, or `POLIT_DBT_PROJECT`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ from typing import Any
 from polit.config import Settings
 from polit.transform.profiles import write_profiles
 from polit.warehouse.base import open_warehouse, parse_url
+from polit.warehouse.gate import writing
 
 FAILED = {"error", "fail", "runtime error"}
 
@@ -202,7 +204,17 @@ def transform(
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     target = parse_url(warehouse_url)
-    if target.kind == "duckdb" and Path(target.path).expanduser().exists():
+    with contextlib.ExitStack() as stack:
+        if target.kind == "duckdb":  # a running `polit serve` lets go of the file first
+            stack.enter_context(writing(target.path))
+        return _build(warehouse_url, target.kind, target.path, args, workdir, quiet, started)
+
+
+def _build(
+    warehouse_url: str, kind: str, path: str, args: list[str], workdir: Path | None,
+    quiet: bool, started: float,
+) -> TransformReport:  # fmt: skip
+    if kind == "duckdb" and Path(path).expanduser().exists():
         # opening adds the columns the lake gained since the raw tables were made (an
         # upgrade), which staging selects even before a load brings such files. A missing
         # file is left missing: dbt then fails on the absent raw tables, as it should.

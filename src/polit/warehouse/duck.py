@@ -8,6 +8,7 @@ missing. `raw._manifest.path` is a primary key, so a file can never be recorded 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import pyarrow as pa
 from polit.lake.schema import TABLES
 from polit.lake.store import Lake, LakeFile
 from polit.warehouse.base import LoadResult, WarehouseError, lake_key, next_stamp
+from polit.warehouse.gate import writing
 
 SCHEMA = "raw"
 MANIFEST = f"{SCHEMA}._manifest"
@@ -56,9 +58,13 @@ class DuckWarehouse:
     def __init__(self, path: str) -> None:
         self.url = path
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # a running `polit serve` lets go of the file first (warehouse/gate.py)
+        self._writing = contextlib.ExitStack()
+        self._writing.enter_context(writing(path))
         try:
             self.con = duckdb.connect(path)
         except duckdb.IOException as exc:
+            self._writing.close()
             if "lock" in str(exc).lower():
                 raise WarehouseError(
                     f"{path} is in use by another process (a load or dbt run?); try again later"
@@ -167,7 +173,10 @@ class DuckWarehouse:
         return removed
 
     def close(self) -> None:
-        self.con.close()
+        try:
+            self.con.close()
+        finally:
+            self._writing.close()
 
     def _register(self, lake: Lake) -> None:
         """Let DuckDB read a remote lake (gs://…) through the lake's own fsspec filesystem,

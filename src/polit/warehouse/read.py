@@ -14,6 +14,8 @@ its own table names and parameter syntax:
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
@@ -43,6 +45,10 @@ class Dialect:
     def table(self, name: str) -> str:
         raise NotImplementedError
 
+    def raw_table(self, name: str) -> str:
+        """A raw table as `polit load` fills it (`posts` or `threads`)."""
+        raise NotImplementedError
+
     def trunc(self, column: str, grain: str) -> str:
         """`column` (a timestamp) truncated to `grain` ('hour' or 'day'), in UTC."""
         raise NotImplementedError
@@ -69,6 +75,9 @@ class DuckDialect(Dialect):
     def table(self, name: str) -> str:
         return f'main."{name}"'
 
+    def raw_table(self, name: str) -> str:
+        return f'raw."{name}"'
+
     def trunc(self, column: str, grain: str) -> str:
         return f"date_trunc('{grain}', {column})"
 
@@ -87,6 +96,9 @@ class BigQueryDialect(Dialect):
 
     def table(self, name: str) -> str:
         return f"`{self.prefix}.{name}`"
+
+    def raw_table(self, name: str) -> str:
+        return f"`{self.prefix}.raw_{name}`"
 
     def trunc(self, column: str, grain: str) -> str:
         return f"TIMESTAMP_TRUNC({column}, {grain.upper()})"
@@ -140,6 +152,18 @@ class Reader(Protocol):
 class DuckReader:
     """A DuckDB warehouse file, read-only: other readers may share it, a writer may not."""
 
+    @classmethod
+    def over(cls, con: Any, url: str) -> DuckReader:
+        """A reader on a connection (or cursor) opened elsewhere (ServingReaders)."""
+        reader = cls.__new__(cls)
+        reader.url, reader.dialect, reader.con = url, DuckDialect(), con
+        reader._settings()
+        return reader
+
+    def _settings(self) -> None:
+        self.con.execute("SET TimeZone = 'UTC'")  # date_trunc and extract work in UTC
+        self.con.execute("SET enable_progress_bar = false")  # stderr is for polit's own
+
     def __init__(self, path: str, url: str | None = None) -> None:
         import duckdb
 
@@ -155,8 +179,7 @@ class DuckReader:
                 f"cannot open {path} (is `polit transform` or `polit load` writing it right "
                 f"now? try again when it is done): {exc}"
             ) from exc
-        self.con.execute("SET TimeZone = 'UTC'")  # date_trunc and extract work in UTC
-        self.con.execute("SET enable_progress_bar = false")  # stderr is for polit's own
+        self._settings()
 
     def _run(self, sql: str, params: Mapping[str, Any] | None) -> Any:
         import duckdb
@@ -349,6 +372,135 @@ def one_line(exc: BaseException) -> str:
     """An error's message on one line (DuckDB's span several, with a caret drawing)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
+
+
+class WarehouseBusy(ReadError):
+    """A writer has the DuckDB file now (a brief reader does not wait for it)."""
+
+
+class ServingReaders:
+    """Readers for a server that must never be in a writer's way.
+
+    DuckDB: one read-only connection, opened at the first use (a tenth of a second or
+    more) and shared by every use (a cursor each), held under warehouse/gate.py's lock. A
+    watcher thread lets go of the file as soon as `polit load` or `polit transform` wants
+    it (after the uses under way, milliseconds), and after `idle` seconds unused; while a
+    writer has it, a use raises WarehouseBusy; the next use after it opens the new build.
+    BigQuery holds no lock: one reader serves every use."""
+
+    def __init__(self, url: str, idle: float = 30.0, poll: float = 0.1) -> None:
+        import threading
+
+        try:
+            self.target = parse_url(url)
+        except WarehouseError as exc:
+            raise ReadError(str(exc)) from exc
+        self.url = url
+        self.idle, self.poll = idle, poll
+        self._shared: Reader | None = None
+        self._con: Any = None
+        self._gate: int | None = None
+        self._users = 0
+        self._last_use = 0.0
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        if self.target.kind == "bigquery":
+            self._shared = open_reader(url)
+            return
+        if not Path(self.target.path).expanduser().is_file():
+            raise ReadError(f"no warehouse at {self.target.path}: run `polit load` and "
+                            "`polit transform` first")  # fmt: skip
+        self._watcher = threading.Thread(target=self._watch, name="polit-serve-gate", daemon=True)
+        self._watcher.start()
+
+    @property
+    def holding(self) -> bool:
+        """Whether the DuckDB file is open now."""
+        return self._con is not None
+
+    def _connect(self) -> None:  # under self._cond
+        import time
+
+        import duckdb
+
+        from polit.warehouse.gate import Busy, share
+
+        try:
+            gate = share(self.target.path)
+        except Busy as exc:
+            raise WarehouseBusy(
+                f"{exc} (polit load or polit transform); try again when it is done"
+            ) from None
+        try:
+            self._con = duckdb.connect(str(Path(self.target.path).expanduser()), read_only=True)
+        except duckdb.Error as exc:
+            os.close(gate)
+            raise WarehouseBusy(f"cannot open {self.target.path} now: {one_line(exc)}") from exc
+        self._gate = gate
+        self._last_use = time.monotonic()  # idle counts from here
+
+    def _release(self) -> None:  # under self._cond, with no user
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._gate is not None:
+            os.close(self._gate)
+            self._gate = None
+
+    def _watch(self) -> None:
+        import time
+
+        from polit.warehouse.gate import writer_waiting
+
+        while not self._stop.wait(self.poll):
+            if self._con is None:
+                continue
+            wanted = writer_waiting(self.target.path)
+            with self._cond:
+                idle = self._users == 0 and time.monotonic() - self._last_use > self.idle
+                if wanted or idle:
+                    self._closing = True
+                    while self._users:
+                        self._cond.wait()
+                    self._release()
+                    self._closing = False
+
+    _closing = False
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[Reader]:
+        if self._shared is not None:
+            yield self._shared
+            return
+        import time
+
+        with self._cond:
+            if self._closing:
+                raise WarehouseBusy(f"{self.target.path} is being written (polit load or "
+                                    "polit transform); try again when it is done")  # fmt: skip
+            if self._con is None:
+                self._connect()
+            cursor = self._con.cursor()
+            self._users += 1
+        try:
+            yield DuckReader.over(cursor, self.url)
+        finally:
+            cursor.close()
+            with self._cond:
+                self._users -= 1
+                self._last_use = time.monotonic()
+                self._cond.notify_all()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._shared is not None:
+            self._shared.close()
+            return
+        self._watcher.join()
+        with self._cond:
+            while self._users:
+                self._cond.wait()
+            self._release()
 
 
 def open_reader(url: str) -> Reader:
