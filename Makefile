@@ -27,10 +27,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MAGE      := .venv-mage
 MAGESTAMP := $(MAGE)/.installed-stamp
 
-.PHONY: help setup lock demo test bench lint tools mage chromium debs clean
+.PHONY: help setup lock demo test test-fast bench lint tools mage chromium debs clean
 
 help:  ## list targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # pip installs uv from the lock's own entry for it, hash-checked (a later version in the lock
 # comes with the sync below).
@@ -87,8 +87,13 @@ debs: chromium  ## Debian's chromium and faketime for the tests, if missing
 demo: $(STAMP)  ## run the whole pipeline offline on a synthetic board
 	$(BIN)/polit demo
 
-test: $(STAMP) $(MAGESTAMP) debs  ## run the test suite
+test: $(STAMP) $(MAGESTAMP) debs  ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Every module, without the long trials, the browser and Mage runs and the benchmarks' smoke
+# tests (the markers are declared in pyproject.toml; tests/helpers/lanes.py).
+test-fast: $(STAMP) debs  ## the fast lane of the tests: a few minutes, every module
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not mage and not bench" $(PYTEST_ARGS)
 
 bench: $(STAMP) chromium  ## measure; writes bench/results.json and bench/results.md
 	$(BIN)/python -m bench.run

@@ -4,9 +4,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.lanes import COLLECTED, FIXTURE_MARKS
 from tests.helpers.paths import RECORDING, SAMPLES
 
 pytest_plugins = ["tests.helpers.gcs"]
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` reads the markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            if fixture in FIXTURE_MARKS:
+                item.add_marker(FIXTURE_MARKS[fixture])
+    config.stash[COLLECTED] = list(items)
 
 
 @pytest.fixture(scope="session")
