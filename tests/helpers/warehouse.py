@@ -14,6 +14,7 @@ from polit.lake.store import Lake
 from polit.transform import transform
 from polit.warehouse import load_lake
 from polit.warehouse.duck import DuckWarehouse
+from tests.helpers.once import once
 from tests.helpers.replay_helpers import replay_crawl
 
 # tables of the main schema that are not models of the project's own
@@ -21,14 +22,14 @@ NOT_MODELS = ("polit_cursors", "vader_lexicon", "stopwords")
 
 
 def replayed_lake(recording: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shared recording crawled into a lake, once per test session: every snapshot, so
-    the lake holds versions, tombstones and archives."""
-    lake = tmp_path_factory.getbasetemp() / "replayed-lake"
-    done = lake / "_polit" / "replay-complete"
-    if not done.exists():
+    """The shared recording crawled into a lake, once per test run: every snapshot, so the
+    lake holds versions, tombstones and archives. Tests only read it."""
+
+    def build(lake: Path) -> Path:
         replay_crawl(recording, lake)
-        done.write_text("ok")
-    return lake
+        return lake
+
+    return once(tmp_path_factory, "replayed-lake", build)
 
 
 def load(lake: Path, warehouse: Path, files: dict[str, slice] | None = None) -> int:
