@@ -44,7 +44,7 @@ def run_demo(
         with ChanClient(settings) as client, Progress(console=console, transient=True) as bar:
             task = bar.add_task("crawling", total=snapshots)
             for i in range(snapshots):
-                reports = crawl_once(client, lake, settings.boards, clock=server.board_time)
+                reports = crawl_once(client, lake, settings.boards)
                 for report in reports:
                     for key in totals:
                         totals[key] += getattr(report, key)
