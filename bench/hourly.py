@@ -852,7 +852,7 @@ def crawl_snapshot(recording: Path, lake_dir: Path, index: int) -> dict[str, Any
             server.next()
         settings = Settings(api_url=server.url, lake=str(lake_dir), max_rps=0)
         with ChanClient(settings) as client:
-            (report,) = crawl_once(client, lake, [BOARD], clock=server.board_time)
+            (report,) = crawl_once(client, lake, [BOARD])
         at = server.board_time()
     seconds = time.perf_counter() - t0
     rows = {"posts": 0, "threads": 0}

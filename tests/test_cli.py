@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from polit.cli import app
 from polit.replay.server import ReplayServer
-from tests.helpers.replay_helpers import trimmed_recording
+from tests.helpers.replay_helpers import recording_truth, trimmed_recording
 
 POLIT = [sys.executable, "-m", "polit"]
 
@@ -114,3 +115,13 @@ def test_demo_runs_end_to_end(tmp_path):
         assert step in out, step
     assert "posts:" in out and "top countries:" in out
     assert (tmp_path / "demo" / "warehouse.duckdb").is_file()
+    # the completeness it proves: every post the snapshots served (read here on its own)
+    # and every deletion they showed were captured
+    truth = recording_truth(tmp_path / "demo" / "recording")
+    posts = len(truth.post_thread)
+    shown = re.search(r"visible in the snapshots: ([\d,]+) posts, ([\d,]+) of them deleted", out)
+    assert shown is not None, out
+    deleted = int(shown[2].replace(",", ""))
+    assert int(shown[1].replace(",", "")) == posts and 0 < deleted <= len(truth.deleted)
+    assert (f"captured: {posts:,} of {posts:,} (100%) visible posts, "
+            f"{deleted:,} of {deleted:,} (100%) visible deletions") in out  # fmt: skip

@@ -1,6 +1,7 @@
 """No wall clock decides what is merged: a loader whose clock is behind (faketime, a real
 `polit load` process) still gets every row into `posts`, and `polit prune` keeps raw rows
-dbt has not merged whatever the clocks say."""
+dbt has not merged whatever the clocks say. No wall clock times an observation either: a
+crawler whose clock is years off builds the same warehouse (the board's Date header)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ import pytest
 from polit.lake.schema import TABLES
 from polit.lake.stats import read_table
 from polit.lake.store import Lake
+from polit.replay.recording import Recording
 from polit.replay.server import ReplayServer
 from polit.transform import transform
 from tests.helpers.replay_helpers import replay_crawl, trimmed_recording
-from tests.helpers.warehouse import digest, load, query, replayed_lake
+from tests.helpers.warehouse import digest, load, models, query, replayed_lake
 
 POLIT = [sys.executable, "-m", "polit"]
 FAKETIME = shutil.which("faketime")
@@ -106,3 +108,61 @@ def test_a_crawler_clock_behind_still_records_its_deletions(recording, tmp_path)
     deleted = query(want, "SELECT count(*) FROM main.posts WHERE is_deleted")[0][0]
     assert deleted > 0
     assert query(got, sql) == query(want, sql)
+
+
+def _crawl_at(offsets: tuple[str, ...], rec: Path, lake: Path) -> None:
+    """`polit crawl --once` of each snapshot of `rec`, on a clock `offsets[i]` off."""
+    with ReplayServer(rec) as srv:
+        env = {"POLIT_API_URL": srv.url, "POLIT_LAKE": str(lake), "POLIT_MAX_RPS": "0"}
+        for i, offset in enumerate(offsets):
+            polit_at(offset, "crawl", "--once", **env)
+            if i + 1 < len(offsets):
+                srv.next()
+
+
+def _local_columns(warehouse: Path, model: str) -> tuple[str, ...]:
+    """The columns of a model stamped by the loader's clock (not the crawler's)."""
+    rows = query(warehouse, "SELECT column_name FROM information_schema.columns WHERE "
+                 f"table_schema = 'main' AND table_name = '{model}'")  # fmt: skip
+    return tuple(c for (c,) in rows if c == "loaded_at")
+
+
+@pytest.mark.slow
+def test_a_crawler_clock_off_by_years_gives_the_same_warehouse(recording, tmp_path):
+    """Observations are on the board's clock (the replay's Date): crawled on clocks 5 years
+    ahead and 2 years behind, the warehouse is the one an unskewed crawl builds, every model
+    and every column but the loader's stamps; and the times are the recording's."""
+    rec = trimmed_recording(recording, tmp_path / "rec", snapshots=3)
+    built = {}
+    for name, offsets in (("true", ("+0",) * 3), ("skewed", ("+5y", "-2y", "+5y"))):
+        lake, wh = tmp_path / f"lake-{name}", tmp_path / f"{name}.duckdb"
+        _crawl_at(offsets, rec, lake)
+        load(lake, wh)
+        transform(str(wh), workdir=tmp_path / f"dbt-{name}", quiet=True)
+        built[name] = wh
+    true, skewed = built["true"], built["skewed"]
+    names = models(true)
+    assert {"posts", "threads", "thread_activity", "moderation_hourly"} <= set(names)
+    for model in names:
+        exclude = _local_columns(true, model)
+        assert digest(skewed, model, exclude) == digest(true, model, exclude), model
+
+    # on the recording's clock: its first to last snapshot, and so are live threads' lives
+    first, last = query(true, "SELECT min(first_seen_at), max(last_observed_at) FROM posts")[0]
+    assert (first, last) == (rec_at(rec, 0), rec_served_at(rec, 2)), (first, last)
+    deleted = query(true, "SELECT min(deleted_at), max(deleted_at), count(*) FROM posts"
+                    " WHERE is_deleted")[0]  # fmt: skip
+    assert deleted[2] > 0 and rec_at(rec, 1) <= deleted[0] <= deleted[1] <= last
+    live = query(true, "SELECT max(hours_on_board) FROM thread_activity WHERE end_state = 'live'"
+                 " AND created_at >= TIMESTAMPTZ '2023-03-26'")[0][0]  # fmt: skip
+    assert 0 < live <= 48  # not the years until the day the crawl ran
+
+
+def rec_at(rec: Path, i: int):
+    return Recording(rec).at(i)
+
+
+def rec_served_at(rec: Path, i: int):
+    """The newest Date snapshot i serves (its time, or its newest post if later)."""
+    r = Recording(rec)
+    return max(r.served_at(i, no) for no in r.listed(i))

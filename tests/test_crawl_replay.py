@@ -49,8 +49,10 @@ def test_exactly_the_missing_posts_are_deleted(crawled, truth):
 
 def test_posts_that_come_back_are_undeleted(crawled):
     lake, reports = crawled
-    rows = read_table(lake, "posts", ["no", "observed_at", "deleted_at"]).sort_by(
-        [("no", "ascending"), ("observed_at", "ascending")]
+    # in the board's write order: observation times follow the board's clock, which a
+    # recording's snapshots need not keep in order
+    rows = read_table(lake, "posts", ["no", "seq", "deleted_at"]).sort_by(
+        [("no", "ascending"), ("seq", "ascending")]
     )
     came_back, previous = set(), {}
     for no, deleted_at in zip(rows["no"].to_pylist(), rows["deleted_at"].to_pylist(), strict=True):

@@ -85,7 +85,7 @@ def _incremental_equals_full_refresh(lake: Path, tmp_path: Path, parts: int) -> 
 
 def test_late_changes_land_in_the_right_rows(tmp_path):
     lake = tmp_path / "lake"
-    replay_crawl(late_board(tmp_path / "rec"), lake, board_clock=True)
+    replay_crawl(late_board(tmp_path / "rec"), lake)
     path = _incremental_equals_full_refresh(lake, tmp_path, parts=len(HOURS))
     # the late changes are there (so the equality above is about them)
     deleted = query(path, "select post_id, deleted_at from posts where deleted_at is not null")

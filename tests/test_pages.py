@@ -19,8 +19,8 @@ import pytest
 from bench.dashboard import chromium, dashboard_server, open_watched
 
 from polit.search.index import update_index
+from tests.helpers.insights_data import HOSTILE_BOARD, IMG, JS_LINK, OP, SCRIPT
 from tests.helpers.warehouse import query
-from tests.insights_data import HOSTILE_BOARD, IMG, JS_LINK, OP, SCRIPT
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

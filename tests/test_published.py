@@ -24,9 +24,9 @@ from polit.insights import marts, published
 from polit.insights.report import insights_html
 from polit.insights.sources import open_source
 from polit.transform.lexicon import ALPHA, WORD
-from tests.conftest import ROOT
 from tests.helpers.built import recording_warehouse
-from tests.insights_data import HOSTILE_BOARD
+from tests.helpers.insights_data import HOSTILE_BOARD
+from tests.helpers.paths import ROOT
 
 LEXICON = {row["word"]: float(row["valence"]) for row in csv.DictReader(
     (ROOT / "dbt" / "seeds" / "vader_lexicon.csv").open())}  # fmt: skip

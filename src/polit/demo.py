@@ -16,6 +16,7 @@ from polit.lake.stats import lake_stats
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
 from polit.replay.simulate import simulate
+from polit.replay.visible import visible
 from polit.transform import transform
 from polit.warehouse import load_lake, open_warehouse
 
@@ -44,7 +45,7 @@ def run_demo(
         with ChanClient(settings) as client, Progress(console=console, transient=True) as bar:
             task = bar.add_task("crawling", total=snapshots)
             for i in range(snapshots):
-                reports = crawl_once(client, lake, settings.boards, clock=server.board_time)
+                reports = crawl_once(client, lake, settings.boards)
                 for report in reports:
                     for key in totals:
                         totals[key] += getattr(report, key)
@@ -76,6 +77,8 @@ def run_demo(
     console.print(f"    {built.summary()}")
     for line in headline_counts(warehouse_path):
         console.print(f"    {line}")
+    for line in completeness(recording, warehouse_path):
+        console.print(f"    {line}")
     console.print(
         f'    query it with: polit sql "select * from posts limit 5" --warehouse {warehouse_path}'
     )
@@ -101,6 +104,33 @@ def write_demo_report(warehouse_path: Path, out: Path) -> Path:
         source.close()
     write_report(data, out, str(warehouse_path))
     return out
+
+
+def completeness(recording: Path, warehouse_path: Path) -> list[str]:
+    """What the snapshots showed (read from the recording's files) against what the
+    warehouse holds: the simulation's own totals also count posts born and deleted between
+    two snapshots, which no snapshot showed and no crawler can capture."""
+    import duckdb
+
+    shown = visible(recording)
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        rows = con.execute("select post_id, deleted_at is not null from posts").fetchall()
+    finally:
+        con.close()
+    posts = {no for no, _ in rows}
+    deleted = {no for no, gone in rows if gone}
+
+    def share(got: set[int], want: set[int]) -> str:
+        n = len(got & want)
+        return f"{n:,} of {len(want):,} ({n / len(want):.0%})" if want else "0 of 0"
+
+    return [
+        f"visible in the snapshots: {len(shown.posts):,} posts, {len(shown.deleted):,} of "
+        "them deleted later (the simulation's totals add those no snapshot showed)",
+        f"captured: {share(posts, shown.posts)} visible posts, "
+        f"{share(deleted, shown.deleted)} visible deletions",
+    ]
 
 
 def headline_counts(warehouse_path: Path) -> list[str]:

@@ -88,10 +88,9 @@ def build_warehouse(work: Path) -> Path:
     lake = work / "lake"
     simulate(work / "pol-recording", hours=9, seed=5, posts_per_hour=1500, cadence_minutes=30)
     # nine hours: reply shares count posts six hours old (marts.ANSWER_HOURS)
-    # on the replayed boards' clocks (like `polit demo`): deletions and archivings are dated
-    # in the same hours as the posts
-    replay_crawl(work / "pol-recording", lake, board_clock=True)
-    replay_crawl(hostile_recording(work / "int-recording"), lake, board_clock=True)
+    # timed by the replay's Date headers: deletions and archivings fall in the posts' hours
+    replay_crawl(work / "pol-recording", lake)
+    replay_crawl(hostile_recording(work / "int-recording"), lake)
     path = work / "warehouse.duckdb"
     wh = DuckWarehouse(str(path))
     try:

@@ -69,11 +69,10 @@ def replay_crawl(
     extra_cycles: int = 0,
     settings: dict | None = None,
     retry_errors: bool = False,
-    board_clock: bool = False,
 ) -> list[CycleReport]:
     """Crawl snapshots 0, every, 2*every, … and the last one, like a scheduler would.
     With `retry_errors`, a cycle that reported errors is run again (up to 5 times).
-    With `board_clock`, the crawler's clock is the replayed board's (ReplayServer.board_time)."""
+    Rows are timed by the replay's `Date` headers: the recording's hours."""
     reports = []
     with ReplayServer(recording, faults=faults, seed=seed, stall_seconds=2) as srv:
         s = Settings(api_url=srv.url, lake=str(lake_dir), max_rps=0, **(settings or {}))
@@ -85,9 +84,8 @@ def replay_crawl(
                     runs = 1 + (extra_cycles if i == n - 1 else 0)
                     attempt = 0
                     while runs > 0:
-                        clock = {"clock": srv.board_time} if board_clock else {}
                         crawler = BoardCrawler(client, lake, srv.recording.board,
-                                               min_thread_interval=0, **clock)  # fmt: skip
+                                               min_thread_interval=0)  # fmt: skip
                         report = crawler.cycle()
                         reports.append(report)
                         crawler.flush()

@@ -18,6 +18,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
 
@@ -66,7 +67,9 @@ class Unreachable(ChanError):
 
 @dataclass(frozen=True)
 class Fetch:
-    """One answered request. `data` is the parsed JSON on 200, None on 304 or 404."""
+    """One answered request. `data` is the parsed JSON on 200, None on 304 or 404.
+    `date` is the response's `Date` header (the board's clock), None when it is missing
+    or unparsable (polit.crawl.clock decides what to believe)."""
 
     url: str
     status: int
@@ -74,6 +77,7 @@ class Fetch:
     data: Any = None
     size: int = 0
     notes: tuple[str, ...] = ()
+    date: datetime | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -156,18 +160,18 @@ class ChanClient:
         """GET `path`; 200 → parsed JSON, 304/404 → no data. Raises ChanError when it gives up."""
         url = self.base_url + path
         for attempt in range(JSON_RETRIES + 1):
-            status, last_modified, body = self._get(url, since)
+            status, last_modified, date, body = self._get(url, since)
             if status != 200:
-                return Fetch(url, status, last_modified)
+                return Fetch(url, status, last_modified, date=date)
             data, notes = decode_json(body, url)
             if data is not None:
-                return Fetch(url, 200, last_modified, data, len(body), notes)
+                return Fetch(url, 200, last_modified, data, len(body), notes, date)
             if attempt < JSON_RETRIES:
                 log.warning("%s: malformed JSON (%s), retrying", url, notes[-1])
                 self._backoff(attempt, None)
         raise BadBody(url, f"malformed JSON after {JSON_RETRIES + 1} tries ({notes[-1]})")
 
-    def _get(self, url: str, since: str | None) -> tuple[int, str | None, bytes]:
+    def _get(self, url: str, since: str | None) -> tuple[int, str | None, datetime | None, bytes]:
         headers = {"If-Modified-Since": since} if since else {}
         last_error = ""
         started = time.monotonic()
@@ -197,7 +201,8 @@ class ChanClient:
             else:
                 status = resp.status_code
                 if status in (200, 304, 404):
-                    return status, resp.headers.get("Last-Modified"), body
+                    date = parse_http_date(resp.headers.get("Date"))
+                    return status, resp.headers.get("Last-Modified"), date, body
                 if status not in RETRY_STATUSES:
                     raise ChanError(url, f"unexpected HTTP {status}")
                 last_error = f"HTTP {status}"
@@ -315,6 +320,23 @@ def decode_json(body: bytes, url: str) -> tuple[Any, tuple[str, ...]]:
     except (json.JSONDecodeError, RecursionError) as exc:
         notes.append(f"{type(exc).__name__}: {str(exc)[:120]}")
         return None, tuple(notes)
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """An HTTP date header as an aware datetime (UTC); None when missing or unparsable.
+
+    >>> parse_http_date("Mon, 27 Mar 2023 09:51:59 GMT")
+    datetime.datetime(2023, 3, 27, 9, 51, 59, tzinfo=datetime.timezone.utc)
+    >>> parse_http_date("yesterday") is None
+    True
+    """
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -22,10 +22,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from polit.chan.client import ChanClient, ChanError, Unreachable
 from polit.chan.posts import INT64_MAX
+from polit.crawl.clock import newest_time, observed_at
 from polit.crawl.diff import Where, archived_at, diff_thread, thread_row
 from polit.crawl.fetch import MAX_LOGGED, BodyLog, ThreadFetch, fetch_thread
 from polit.crawl.state import BoardState, ThreadState, load_state, save_state
@@ -98,6 +100,8 @@ class BoardCrawler:
 
     `state` is the board's crawl state (default: the one saved in the lake) and `writer`
     where its rows go (default: a new LakeWriter); `polit backfill` passes its own of both.
+    Rows are timed by the board's clock, each response's `Date` (polit.crawl.clock); `clock`
+    is the local one, used where a `Date` is missing or implausible, and for run ids.
     """
 
     def __init__(
@@ -128,6 +132,7 @@ class BoardCrawler:
         # (which has no minimum to wait) gets the whole listing and fetches them.
         self._deferred: dict[int, Listed] = {}
         self._body_log = BodyLog(board)
+        self._clock_warned: set[str] = set()
 
     # -- the cycle ----------------------------------------------------------------------------
     def cycle(self) -> CycleReport:
@@ -248,6 +253,7 @@ class BoardCrawler:
         except ChanError as exc:
             self._error(report, None, f"archive.json: {exc}; leaving threads unclassified")
             return
+        observed = self._observed(r.date)  # when the deletions below were seen
         if r.status == 200:
             current = parse_archive(r.data)
             if current is None:
@@ -267,7 +273,7 @@ class BoardCrawler:
                 raise Interrupted
             self.fetch_archived(no, report)
         for no in sorted(st.left - archive):
-            self._mark_deleted(no, report)
+            self._mark_deleted(no, report, observed)
         st.left &= st.pending_archived
         st.forget_finished(before=time.time() - KEEP_FINISHED)
 
@@ -287,7 +293,7 @@ class BoardCrawler:
                 return False  # a broken archived body: keep it pending and try again
         else:
             log.warning("/%s/%d: archived but answered %d; no final copy", self.board, no, f.status)
-            now = self.clock()
+            now = self._observed(f.date)
             self.writer.add_thread(thread_row(self._where(no, now), "archived",
                                               thread.last_modified, archived_at=now))  # fmt: skip
         report.archived_threads += 1
@@ -295,9 +301,8 @@ class BoardCrawler:
         st.finish(no, time.time())
         return True
 
-    def _mark_deleted(self, no: int, report: CycleReport) -> None:
+    def _mark_deleted(self, no: int, report: CycleReport, now: datetime) -> None:
         known = self.state.threads.get(no)
-        now = self.clock()
         last_modified = known.last_modified if known else None
         self.writer.add_thread(
             thread_row(self._where(no, now), "deleted", last_modified, deleted_at=now)
@@ -324,7 +329,7 @@ class BoardCrawler:
         if not f.body.posts:
             return False
         report.threads_fetched += 1
-        where = self._where(no, self.clock())
+        where = self._where(no, self._observed(f.date, newest_time(f.body.posts)))
         diff = diff_thread(thread, f.body, where)
         if not diff.inferred_deletions:
             log.warning("/%s/%d: incomplete body, deletions not inferred", self.board, no)
@@ -341,8 +346,19 @@ class BoardCrawler:
         )
         return True
 
-    def _where(self, no: int, observed: Any) -> Where:
+    def _where(self, no: int, observed: datetime) -> Where:
         return Where(self.board, no, observed, self.run_id)
+
+    def _observed(self, date: datetime | None, newest: datetime | None = None) -> datetime:
+        """When a response was observed: its `Date` unless implausible (polit.crawl.clock),
+        then the local clock; a reason is logged once per kind."""
+        when, why = observed_at(date, self.clock(), newest)
+        if why is not None:
+            kind = next((k for k in ("before", "after") if k in why), why)
+            if kind not in self._clock_warned:
+                self._clock_warned.add(kind)
+                log.warning("/%s/: %s; timing by the local clock (logged once)", self.board, why)
+        return when
 
     def _board_info(self) -> dict[str, Any]:
         st = self.state

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from polit.chan.client import ChanClient, ChanError
 from polit.chan.posts import ThreadBody, parse_thread
@@ -23,6 +24,7 @@ class ThreadFetch:
     body: ThreadBody | None = None  # the parsed posts, on 200
     notes: list[str] = field(default_factory=list)  # the client's and the parser's notes
     error: str | None = None
+    date: datetime | None = None  # the response's Date (the board's clock), when it had one
 
 
 def fetch_thread(client: ChanClient, board: str, no: int, since: str | None = None) -> ThreadFetch:
@@ -33,7 +35,7 @@ def fetch_thread(client: ChanClient, board: str, no: int, since: str | None = No
         return ThreadFetch(no, error=str(exc))
     except ValueError as exc:  # json refuses an integer of more than 4,300 digits
         return ThreadFetch(no, error=f"thread/{no}.json: undecodable body: {str(exc)[:120]}")
-    out = ThreadFetch(no, r.status, r.last_modified, notes=list(r.notes))
+    out = ThreadFetch(no, r.status, r.last_modified, notes=list(r.notes), date=r.date)
     if r.status == 200:
         out.body = parse_thread(r.data, no)
         out.notes.extend(out.body.notes)

@@ -110,6 +110,7 @@ class Recording:
         self._hashes: dict[Key, bytes] = {}
         self._since: dict[tuple[str, int, int], int] = {}
         self._cache = _LRU(CACHE_BYTES)
+        self._newest: dict[Key, int] = {}
 
     def __len__(self) -> int:
         return len(self._ats)
@@ -184,6 +185,32 @@ class Recording:
         """The body of /thread/<no>.json at snapshot i, or None (404)."""
         key = self._thread_key(i, no)
         return None if key is None else self._read(key)
+
+    def served_at(self, i: int, no: int | None = None) -> datetime:
+        """The board's clock when snapshot i serves thread `no` (or anything else): the
+        snapshot's time, or the newest post of that body if it is later. A recorded snapshot
+        took a while to collect (the shared recording has posts up to an hour after its
+        `at`), and a real server's clock is never before a post it serves."""
+        at = self._ats[i]
+        key = None if no is None else self._thread_key(i, no)
+        if key is None:
+            return at
+        newest = self._newest.get(key)
+        if newest is None:
+            newest = 0
+            try:
+                posts = json.loads(self._read(key)).get("posts")
+                for p in posts if isinstance(posts, list) else []:
+                    t = p.get("time") if isinstance(p, dict) else None
+                    if type(t) is int and t > newest:
+                        newest = t
+            except (ValueError, AttributeError, RecursionError):  # a hostile body
+                pass
+            self._newest[key] = newest
+        try:
+            return max(at, datetime.fromtimestamp(newest, UTC))
+        except (OverflowError, OSError, ValueError):
+            return at
 
     def boards_body(self) -> bytes:
         """boards.json: the recording's own file if it has one, else a synthesized one."""

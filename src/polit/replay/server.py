@@ -147,6 +147,13 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _HTTPServer
     arrived = 0.0
+    board_date: datetime | None = None  # the Date header of the current answer
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header: the replayed board's clock (ReplayServer.board_date)."""
+        if self.board_date is not None and timestamp is None:
+            return http_date(self.board_date)
+        return super().date_time_string(timestamp)
 
     def parse_request(self) -> bool:
         self.arrived = time.monotonic()
@@ -296,9 +303,18 @@ class ReplayServer:
             return self._current()
 
     def board_time(self) -> datetime:
-        """When the current snapshot was taken: a crawler's clock on the replayed board, so
-        that what it dates (deletions, archivings) falls in the same hours as the posts."""
+        """When the current snapshot was taken (of the first recording)."""
         return self._at(self.index())
+
+    def board_date(self, path: str, i: int) -> datetime:
+        """The `Date` an answer for `path` at snapshot `i` carries: the replayed board's
+        clock (Recording.served_at), so that a crawler times what it sees (posts, deletions,
+        archivings) in the recording's hours, whenever it runs."""
+        b = path.split("/", 2)[1] if path.count("/") >= 2 else ""
+        rec = self.recordings.get(b, self.recording)
+        i = min(i, len(rec) - 1)
+        m = _THREAD_RE.fullmatch(path)
+        return rec.served_at(i, int(m.group(2)) if m and m.group(1) == rec.board else None)
 
     def next(self) -> dict[str, Any]:
         """Move to the next snapshot; at the last one, answer with an ``error`` and stay."""
@@ -390,11 +406,14 @@ class ReplayServer:
             h.rfile.read(length)
         path = urlsplit(h.path).path
         if path.startswith("/_replay/"):
+            h.board_date = None  # the control API answers on the local clock
             self._control(h, method, path)
             return
         arrived = h.arrived
         fault = self._draw(path)
-        resource = self._resource(path, self.index()) if method == "GET" else None
+        i = self.index()
+        h.board_date = self.board_date(path, i)
+        resource = self._resource(path, i) if method == "GET" else None
         if fault is not None:
             self._record(arrived, path, fault)
             self._fault(h, fault, resource)

@@ -207,12 +207,14 @@ def transform(
     with contextlib.ExitStack() as stack:
         if target.kind == "duckdb":  # a running `polit serve` lets go of the file first
             stack.enter_context(writing(target.path))
-        return _build(warehouse_url, target.kind, target.path, args, workdir, quiet, started)
+        return _build(
+            warehouse_url, target.kind, target.path, args, workdir, quiet, started, on_node
+        )
 
 
 def _build(
     warehouse_url: str, kind: str, path: str, args: list[str], workdir: Path | None,
-    quiet: bool, started: float,
+    quiet: bool, started: float, on_node: OnNode | None,
 ) -> TransformReport:  # fmt: skip
     if kind == "duckdb" and Path(path).expanduser().exists():
         # opening adds the columns the lake gained since the raw tables were made (an
