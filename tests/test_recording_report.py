@@ -15,8 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from polit.cli import app
+from polit.lake.stats import read_table
+from polit.lake.store import Lake
 from polit.transform import transform
-from tests.helpers.replay_helpers import recording_truth
+from tests.helpers.replay_helpers import recording_truth, replay_crawl, trimmed_recording
 from tests.helpers.warehouse import load, query, replayed_lake
 
 runner = CliRunner()
@@ -58,3 +60,14 @@ def test_the_recording_crawled_today_reports_its_own_day(recording, tmp_path, tm
     title = re.search(r"<title>(.*?)</title>", page)
     assert title is not None
     assert html.unescape(title[1]) == f"polit: /pol/ {first:%Y-%m-%d %H:%M} to {last:%H:%M} UTC"
+
+
+def test_rows_of_a_crawl_today_are_timed_within_the_recording(recording, tmp_path):
+    """The fast half: two snapshots crawled now give rows on the recording's clock, not on
+    this machine's (which is years later)."""
+    rec = trimmed_recording(recording, tmp_path / "rec", snapshots=2)
+    replay_crawl(rec, tmp_path / "lake")
+    first, last = _snapshot_times(rec)
+    posts = read_table(Lake(str(tmp_path / "lake")), "posts")
+    observed = posts.column("observed_at").to_pylist()
+    assert observed and all(first <= t <= last for t in observed), (min(observed), first, last)
