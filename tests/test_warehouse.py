@@ -26,7 +26,7 @@ from polit.lake.batch import RowBuffer
 from polit.lake.schema import POSTS, TABLES
 from polit.lake.store import Lake
 from polit.warehouse import WarehouseError, load_lake, open_warehouse
-from polit.warehouse.base import next_stamp, parse_url
+from polit.warehouse.base import lake_key, next_stamp, parse_url
 from polit.warehouse.bigquery import (
     BigQueryWarehouse,
     job_id,
@@ -330,3 +330,41 @@ def test_bigquery_failed_job_is_an_error_and_is_retried(gcs_emulator):
     fake.fail = False
     assert load_lake(lake, wh).total_files == 1  # the scratch is loaded again, then inserted
     assert len(fake.tables["proj.ds.raw_posts"]["rows"]) > 0
+
+
+def test_bigquery_manifest_is_folded_into_one_document(gcs_emulator, monkeypatch):
+    """A load reads every manifest document, so a manifest of one document per job grows
+    reads without end; past MANIFEST_COMPACT_DOCS jobs it is folded into one, and a crash
+    in the middle of the fold loses nothing."""
+    from polit.cost import Assumptions
+    from polit.warehouse import bigquery as bq
+
+    assert Assumptions().manifest_compact_docs == bq.MANIFEST_COMPACT_DOCS  # what cost prices
+    monkeypatch.setattr(bq, "MANIFEST_COMPACT_DOCS", 4)
+    lake = Lake(gcs_emulator.prefix())
+    _write_posts(lake, files=5)
+    wh = BigQueryWarehouse("proj", "ds")
+    fake = FakeBigQuery(lake)
+    wh._client = fake  # type: ignore[assignment]
+    load_lake(lake, wh, batch_size=1)  # 5 jobs, 5 documents
+    base = lake.path(*wh.manifest_dir())
+    assert len(lake.fs.find(base)) == 5
+    keys = {lake_key(lake, f.path) for f in lake.files("posts")}
+    stamp = max(r["_loaded_at"] for r in fake.tables["proj.ds.raw_posts"]["rows"])
+
+    real_rm = lake.fs.rm
+    monkeypatch.setattr(lake.fs, "rm", lambda *a, **k: (_ for _ in ()).throw(OSError("down")))
+    assert wh.loaded_files(lake) == keys  # the folded document written, no delete went through
+    assert len(lake.fs.find(base)) == 6
+    monkeypatch.setattr(lake.fs, "rm", real_rm)
+    assert wh.loaded_files(lake) == keys  # the same union; the fold finishes
+    (left,) = lake.fs.find(base)
+    assert left.rsplit("/", 1)[1].startswith("compact-")
+
+    fresh = BigQueryWarehouse("proj", "ds")  # a new process: stamp and files from one document
+    fresh._client = fake  # type: ignore[assignment]
+    assert load_lake(lake, fresh).total_files == 0
+    _write_posts(lake, files=1, prefix="later")
+    load_lake(lake, fresh)
+    newest = max(r["_loaded_at"] for r in fake.tables["proj.ds.raw_posts"]["rows"])
+    assert newest > stamp and len(lake.fs.find(base)) == 2

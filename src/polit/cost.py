@@ -26,9 +26,10 @@ What each line counts:
   manifests) and listings (1,000 objects a page); each lifecycle transition is a
   Class A operation of the colder class. Class B: reads (the load manifest, each file a load
   job reads, the crawl state, the lease when a crawl takes it, health checks). Deletes are
-  free. The load manifest is bounded: compacted into one
-  document once it holds `manifest_compact_docs` job documents (`None`: today's manifest,
-  one document per load job forever, every one read by every load).
+  free. The load manifest is bounded: a load folds it into one document once it holds
+  `manifest_compact_docs` job documents (polit.warehouse.bigquery.MANIFEST_COMPACT_DOCS;
+  `None`: a manifest never folded, one document per load job forever, every one read by
+  every load).
 - BigQuery: see polit.cost_dbt (every dbt model and test from the dbt project, each run at the
   history it sees; storage per table). Load jobs are free.
 - Compute Engine (vm): the e2-micro instance and its standard persistent disk (free tier);

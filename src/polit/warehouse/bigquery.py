@@ -11,12 +11,16 @@ which must grow with every load whatever the clocks say):
 
 BigQuery cannot join a job and a manifest write in one transaction, so the manifest lives
 in the lake (`_polit/manifest/bigquery/<project>.<dataset>/<job>.json`, one document per
-loaded batch) and is written AFTER the insert succeeds. Both jobs have deterministic ids
-(table + the hash of the batch's URIs): a rerun of the same batch after a crash between the
-insert and the manifest finds the finished insert (409 Already Exists) and only writes the
-manifest. When the batch differs (new files sorted in between), the overlap is loaded twice;
-the dbt models are built to be duplicate-proof (they aggregate by key), so a double load
-never changes `posts` or `threads`.
+loaded batch) and is written AFTER the insert succeeds. Once it holds
+`MANIFEST_COMPACT_DOCS` job documents, a load folds them into one `compact-<hash>.json`
+(the files and the newest stamp), written before the documents it replaces are deleted;
+the name is the hash of its content, so a crash in between leaves the same union and the
+next load finishes the fold. A load thus reads at most that many documents plus one.
+Both jobs have deterministic ids (table + the hash of the batch's URIs): a rerun of the
+same batch after a crash between the insert and the manifest finds the finished insert (409
+Already Exists) and only writes the manifest. When the batch differs (new files sorted in
+between), the overlap is loaded twice; the dbt models are built to be duplicate-proof (they
+aggregate by key), so a double load never changes `posts` or `threads`.
 
 The raw tables are created by polit from the lake schema (src/polit/lake/schema.py; lists
 are ARRAY through `enable_list_inference` in the scratch load), partitioned by day of
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +51,8 @@ TABLE_PREFIX = "raw_"
 SCRATCH_SUFFIX = "__batch"
 LOADED_AT = "_loaded_at"
 GCS_PROTOCOLS = {"gs", "gcs"}
+log = logging.getLogger("polit.load")
+MANIFEST_COMPACT_DOCS = 24  # job documents a load folds into one (polit cost assumes it)
 
 
 def raw_table_name(table: str) -> str:
@@ -177,11 +184,34 @@ class BigQueryWarehouse:
 
     def loaded_files(self, lake: Lake) -> set[str]:
         done: set[str] = set()
-        for doc in self._manifest(lake):
+        docs = self._manifest_docs(lake)
+        for _, doc in docs:
             done.update(doc["files"])
+        if sum(not doc.get("compacted") for _, doc in docs) >= MANIFEST_COMPACT_DOCS:
+            self._compact(lake, docs, done)
         return done
 
+    def _compact(self, lake: Lake, docs: list[tuple[str, dict[str, Any]]], files: set[str]) -> None:
+        """Fold every manifest document into one (see the module doc)."""
+        doc = {
+            "compacted": True,
+            "files": sorted(files),
+            "loaded_at": max(d["loaded_at"] for _, d in docs),
+        }
+        digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+        name = f"compact-{digest}.json"
+        try:
+            lake.write_json(doc, *self.manifest_dir(), name)
+            for path, _ in docs:
+                if not path.endswith("/" + name):
+                    lake.fs.rm(path)
+        except Exception as exc:  # the union holds either way: the next load folds again
+            log.warning("could not fold the load manifest (%s); the next load tries again", exc)
+
     def _manifest(self, lake: Lake) -> list[dict[str, Any]]:
+        return [doc for _, doc in self._manifest_docs(lake)]
+
+    def _manifest_docs(self, lake: Lake) -> list[tuple[str, dict[str, Any]]]:
         base = lake.path(*self.manifest_dir())
         if not lake.fs.exists(base):
             return []
@@ -189,7 +219,7 @@ class BigQueryWarehouse:
         for path in sorted(lake.fs.find(base)):
             if path.endswith(".json"):
                 with lake.fs.open(path, "rb") as f:
-                    docs.append(json.loads(f.read()))
+                    docs.append((path, json.loads(f.read())))
         return docs
 
     def load(self, lake: Lake, files: Sequence[LakeFile]) -> LoadResult:
