@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.built import recording_warehouse
+from tests.helpers.built import recording_dbt_dir, recording_warehouse
 from tests.helpers.paths import ROOT
 from tests.helpers.warehouse import query
 
@@ -27,8 +27,9 @@ def built(recording, tmp_path_factory) -> Path:
     return recording_warehouse(recording, tmp_path_factory)
 
 
-def test_every_column_is_described(built: Path) -> None:
-    manifest = json.loads((built.parent / "dbt" / "target" / "manifest.json").read_text())
+def test_every_column_is_described(built: Path, tmp_path_factory) -> None:
+    target = recording_dbt_dir(tmp_path_factory) / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
     models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     undocumented, stale = [], []
     for model in DOCUMENTED:

@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 
 from polit.transform import transform
-from tests.helpers.once import once
+from tests.helpers.once import once, run_dir
 from tests.helpers.warehouse import load, replayed_lake
+
+NAME = "recording-warehouse"
+
+
+def recording_dbt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dbt build directory of recording_warehouse (target/manifest.json): one per run,
+    beside the built file that each xdist worker copies."""
+    return run_dir(tmp_path_factory) / NAME / "dbt"
 
 
 def recording_warehouse(recording: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -20,4 +28,4 @@ def recording_warehouse(recording: Path, tmp_path_factory: pytest.TempPathFactor
         transform(str(path), workdir=base / "dbt", quiet=True)
         return path
 
-    return once(tmp_path_factory, "recording-warehouse", build, private=True)
+    return once(tmp_path_factory, NAME, build, private=True)

@@ -111,6 +111,7 @@ class Recording:
         self._since: dict[tuple[str, int, int], int] = {}
         self._cache = _LRU(CACHE_BYTES)
         self._newest: dict[Key, int] = {}
+        self._clock: dict[tuple[int, int], int] = {}  # (snapshot, thread): _thread_clock
 
     def __len__(self) -> int:
         return len(self._ats)
@@ -188,13 +189,35 @@ class Recording:
 
     def served_at(self, i: int, no: int | None = None) -> datetime:
         """The board's clock when snapshot i serves thread `no` (or anything else): the
-        snapshot's time, or the newest post of that body if it is later. A recorded snapshot
-        took a while to collect (the shared recording has posts up to an hour after its
-        `at`), and a real server's clock is never before a post it serves."""
+        snapshot's time, or the newest post that thread's bodies held up to snapshot i if it
+        is later. A recorded snapshot took a while to collect (the shared recording has posts
+        up to an hour after its `at`), and a real server's clock is never before a post it
+        served: so a post missing from a later body is never gone before it was posted."""
         at = self._ats[i]
-        key = None if no is None else self._thread_key(i, no)
-        if key is None:
+        if no is None:
             return at
+        newest = self._thread_clock(i, no)
+        try:
+            return max(at, datetime.fromtimestamp(newest, UTC))
+        except (OverflowError, OSError, ValueError):
+            return at
+
+    def _thread_clock(self, i: int, no: int) -> int:
+        """The newest post `time` of thread `no`'s bodies at snapshots 0..i (memoized)."""
+        start = i
+        while start >= 0 and (start, no) not in self._clock:
+            start -= 1
+        newest = self._clock[(start, no)] if start >= 0 else 0
+        for j in range(start + 1, i + 1):
+            newest = max(newest, self._newest_post(j, no))
+            self._clock[(j, no)] = newest
+        return newest
+
+    def _newest_post(self, i: int, no: int) -> int:
+        """The newest post `time` of thread `no`'s body at snapshot i (0: none, or hostile)."""
+        key = self._thread_key(i, no)
+        if key is None:
+            return 0
         newest = self._newest.get(key)
         if newest is None:
             newest = 0
@@ -207,10 +230,7 @@ class Recording:
             except (ValueError, AttributeError, RecursionError):  # a hostile body
                 pass
             self._newest[key] = newest
-        try:
-            return max(at, datetime.fromtimestamp(newest, UTC))
-        except (OverflowError, OSError, ValueError):
-            return at
+        return newest
 
     def boards_body(self) -> bytes:
         """boards.json: the recording's own file if it has one, else a synthesized one."""
