@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from bench.dashboard import free_port
 
 from polit.chan.client import FAIL_FAST_SECONDS, ChanClient, ChanError, Unreachable
 from polit.config import Settings
@@ -41,9 +42,7 @@ def one_error_line(proc: subprocess.CompletedProcess[str], code: int) -> str:
 
 
 def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()  # free now, and nobody listens on it
 
 
 @pytest.fixture(scope="module")
