@@ -21,7 +21,7 @@ def serve(
             help="Address to listen on (a public one needs a proxy in front: see the README)."
         ),
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8700,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8700,
     cors_origin: Annotated[
         list[str] | None,
         typer.Option(
