@@ -134,32 +134,67 @@ def threads_json(threads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
+# per thread of {where}: its last `$last` posts (by number) and its OP, with the thread's
+# post count and the images among the replies left out (LATEST's versions, narrow columns:
+# the catalog reads whole rows only of the posts it shows)
+SHOWN = """
+WITH versions AS (
+    SELECT p.thread_id, r.no, r.tim IS NOT NULL AS image,
+        row_number() OVER (PARTITION BY r.no ORDER BY r.observed_at DESC) AS newest
+    FROM {raw_posts} AS r
+    INNER JOIN {posts} AS p
+        ON p.board = r.board AND p.post_id = r.no AND p.seen_seq = coalesce(r.seq, -1)
+    WHERE r.board = $board AND r.deleted_at IS NULL AND {where}
+        AND p.board = $board AND {post_where}
+), ranked AS (
+    SELECT thread_id, no, image,
+        row_number() OVER (PARTITION BY thread_id ORDER BY no DESC) AS from_end,
+        count(*) OVER (PARTITION BY thread_id) AS posts
+    FROM versions WHERE newest = 1
+), counted AS (
+    SELECT *, count(CASE WHEN image AND from_end > $last AND no <> thread_id THEN 1 END)
+        OVER (PARTITION BY thread_id) AS omitted_images
+    FROM ranked
+)
+SELECT thread_id, no, posts, omitted_images FROM counted
+WHERE from_end <= $last OR no = thread_id
+"""
+
+
 def with_replies(reader: Reader, board: str, threads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each thread as its OP with the thread's last replies (catalog and index pages)."""
     nos = [int(t["thread_id"]) for t in threads]
     if not nos:
         return []
     d = reader.dialect
+    where = f"{d.in_list('r.thread_no', 'nos')} AND r.no >= $first"
+    post_where = f"{d.in_list('p.thread_id', 'nos')} AND p.post_id >= $first"
+    params = {"board": board, "nos": nos, "first": min(nos), "last": LAST_REPLIES}
+    shown = reader.arrow(_sql(reader, SHOWN, where=where, post_where=post_where), params)
+    rows = shown.to_pylist()
+    counts = {int(r["thread_id"]): r for r in rows}
+    thread_of = {int(r["no"]): int(r["thread_id"]) for r in rows}
+    if not thread_of:
+        return []
     posts = latest_posts(
         reader,
         board,
-        f"{d.in_list('r.thread_no', 'nos')} AND r.no >= $first",
-        f"{d.in_list('p.thread_id', 'nos')} AND p.post_id >= $first",
-        {"nos": nos, "first": min(nos)},
+        f"{d.in_list('r.no', 'picked')} AND r.no >= $first",
+        f"{d.in_list('p.post_id', 'picked')} AND p.post_id >= $first",
+        {"picked": list(thread_of), "first": min(thread_of)},
     )
     by_thread: dict[int, list[dict[str, Any]]] = {}
-    for post in posts:
-        by_thread.setdefault(int(post.get("resto") or post["no"]), []).append(post)
+    for post in posts:  # in post order
+        by_thread.setdefault(thread_of[int(post["no"])], []).append(post)
     out = []
-    for t in threads:
-        thread = by_thread.get(int(t["thread_id"]), [])
-        if not thread or thread[0]["no"] != t["thread_id"]:
+    for no in nos:
+        thread = by_thread.get(no, [])
+        if not thread or thread[0]["no"] != no:
             continue  # no OP held: nothing to show it by
         op, replies = dict(thread[0]), thread[1:]
-        last = replies[-LAST_REPLIES:]
-        op["omitted_posts"] = len(replies) - len(last)
-        op["omitted_images"] = sum(1 for r in replies[: len(replies) - len(last)] if "tim" in r)
-        op["last_replies"] = last
+        op["omitted_posts"] = int(counts[no]["posts"]) - 1 - len(replies)
+        op["omitted_images"] = int(counts[no]["omitted_images"])
+        op["last_replies"] = replies
         out.append(op)
     return out
 
