@@ -173,6 +173,37 @@ def _fast(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return row, notes
 
 
+def bulk_fields(raw: Any) -> tuple[str, str | None] | None:
+    """(version, extra) of a post for a columnar reader (`polit.lake.bulk`), exactly as
+    `normalize_post` makes them, or None when the post needs `normalize_post` itself.
+
+    The reader refuses a value of the wrong type in a known field, so this checks only
+    what it cannot: the post number, integers beyond int64, fields named like polit's
+    own columns, huge comments, and `perspectives` holding anything but the seven scores.
+    """
+    if type(raw) is not dict:
+        return None
+    no = raw.get("no")
+    if type(no) is not int or not 0 < no <= INT64_MAX or not ADDED.isdisjoint(raw):
+        return None
+    com = raw.get("com")
+    if (type(com) is str and len(com) > HUGE_COMMENT) or not _ints_fit(raw):
+        return None
+    perspectives = raw.get("perspectives", _NO_SCORES)
+    if type(perspectives) is not dict or not SCORE_FIELDS.keys() >= perspectives.keys():
+        return None
+    if None in perspectives.values():
+        return None
+    version = version_of(raw)
+    if KNOWN.issuperset(raw):
+        return version, None
+    fields = {k: raw[k] for k in _unknown_keys(raw)[0] if k != "perspectives"}
+    return version, _dumps(fields) if fields else None
+
+
+_NO_SCORES: dict[str, Any] = {}
+
+
 # A board's posts come in a few dozen shapes (OP or reply, with or without a file, a
 # dataset's additions): the unknown keys of each shape, sorted, are worked out once.
 _SHAPES: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}

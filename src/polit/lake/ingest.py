@@ -24,9 +24,12 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
+import pyarrow as pa
+
 from polit.chan.client import decode_json
 from polit.chan.posts import parse_thread, repair_logged
 from polit.lake.batch import RowBuffer
+from polit.lake.bulk import Plain, decode
 from polit.lake.schema import POSTS
 from polit.lake.store import Lake
 
@@ -177,16 +180,33 @@ def _parse_and_write(
 ) -> IngestReport:
     report = IngestReport()
     buf = RowBuffer(POSTS, repair=repair_logged)
+    plain = Plain()
+    bodies: list[tuple[Body, Any]] = []  # (body, its decoded JSON or None) for parse_thread
     for body in chunk:
-        data: Any = body
-        if isinstance(body, Line):
+        raw = body.data if isinstance(body, Line) else body
+        decoded = decode(raw) if isinstance(raw, bytes) else None
+        thread_no = _thread_no(decoded) if body_problem(decoded) is None else None
+        if thread_no is None:  # not a plain thread body: parse_thread says what is wrong
+            bodies.append((body, None))
+        elif not plain.add(raw, decoded, thread_no):  # type: ignore[arg-type]
+            bodies.append((body, decoded))
+    table = plain.table(board, run_id, observed_at)
+    if table is None:  # Arrow's reader disagreed with orjson on some line: parse them all
+        table = POSTS.empty_table()
+        bodies = [(body, None) for body in chunk]
+    else:
+        report.threads += len(plain.lines)
+        report.posts += len(table)
+    for body, decoded in bodies:
+        data: Any = body if decoded is None else decoded
+        if isinstance(body, Line) and decoded is None:
             data, problem, notes = decode_line(body.data)
             where = f"{body.source}:{body.lineno}"
             report.notes.extend(f"{where}: {note}" for note in notes)
             if problem is not None:
                 report.skipped.append(f"{where}: {problem}, skipped")
                 continue
-        elif isinstance(body, bytes):
+        elif isinstance(body, bytes) and decoded is None:
             data, notes = decode_json(body, f"body {report.threads}")
             report.problems.extend(notes)
         thread_no = _thread_no(data)
@@ -204,8 +224,10 @@ def _parse_and_write(
         report.threads += 1
         report.posts += len(parsed.posts)
     if len(buf):
+        table = pa.concat_tables([table, buf.to_table()])
+    if len(table):
         lake = Lake(lake_url)
-        report.files.append(lake.write_table("posts", board, buf.to_table(), observed_at,
+        report.files.append(lake.write_table("posts", board, table, observed_at,
                                              f"{run_id}-{n}"))  # fmt: skip
     return report
 
