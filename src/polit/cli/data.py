@@ -182,6 +182,13 @@ def export(
     )  # fmt: skip
 
 
+def trend_grain(value: str | None) -> str | None:
+    """`--trend`: hour or day, else a usage error (exit 2, one line) before anything opens."""
+    if value is not None and value not in ("hour", "day"):
+        fail(f"--trend is hour or day, not {value!r}", 2)
+    return value
+
+
 @app.command()
 def search(
     query: Annotated[
@@ -209,6 +216,7 @@ def search(
             "--trend",
             help="hour or day: matching posts per bucket and their share of all posts, "
             "instead of the posts; comma-separated queries are compared.",
+            callback=trend_grain,
         ),
     ] = None,
 ) -> None:
