@@ -224,3 +224,10 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_needs_vv(tmp_path):
     assert "ValueError" in line and "-vv" in line
     traced = polit("-vv", "status", "--lake", str(lake))
     assert traced.returncode == 1 and "Traceback" in traced.stderr
+
+
+def test_a_trend_grain_other_than_hour_or_day_is_a_usage_error_before_any_warehouse(tmp_path):
+    missing = tmp_path / "nowhere.duckdb"
+    line = one_error_line(polit("search", "x", "--trend", "week", "--warehouse", str(missing)), 2)
+    assert "--trend is hour or day" in line and "'week'" in line
+    assert not missing.exists()

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import polit.cli_cost  # noqa: F401  (registers `polit cost` until cli.py imports it)
 from polit.cli import app
 from polit.cost import (
     GIB,

@@ -1,62 +1,40 @@
-"""`polit load`, `transform`, `run`, `rebuild` and `prune`: the warehouse commands,
-registered on the main app by the import at the end of cli.py."""
+"""`polit load`, `transform`, `run`, `rebuild` and `prune`: the warehouse commands."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from polit.cli import (
+from polit.cli.base import (
     ApiUrl,
     Boards,
     LakeUrl,
     MaxRps,
-    _crawl_failed,
-    _existing_lake,
-    _fail,
-    _lease,
-    _limiter,
-    _settings,
-    app,
+    WarehouseUrl,
+    clear_errors,
+    crawl_failed,
     err,
+    existing_lake,
+    fail,
+    limiter,
     out,
+    settings,
+    take_lease,
     verbosity,
 )
 from polit.config import Settings
 from polit.errors import one_line
 
-WarehouseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--warehouse",
-        envvar="POLIT_WAREHOUSE",
-        help="Warehouse: a DuckDB file (default ./data/warehouse.duckdb), duckdb:///… or "
-        "bigquery://PROJECT/DATASET.",
-    ),
-]
+app = typer.Typer()
 BatchSize = Annotated[int, typer.Option(help="Lake files per load statement or job.", min=1)]
 FullRefresh = Annotated[
     bool, typer.Option("--full-refresh", help="Rebuild the incremental models from all raw rows.")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
-
-
-@contextmanager
-def _clear_errors() -> Iterator[None]:
-    """Library errors become one red line and exit code 1."""
-    from polit.transform import DbtError
-    from polit.warehouse import WarehouseError
-
-    try:
-        yield
-    except (WarehouseError, DbtError) as exc:
-        _fail(str(exc))
 
 
 def _load(s: Settings, batch_size: int, as_json: bool = False) -> None:
@@ -66,7 +44,7 @@ def _load(s: Settings, batch_size: int, as_json: bool = False) -> None:
     from polit.warehouse.base import parse_url
 
     parse_url(s.warehouse)  # a bad warehouse URL is said first
-    lake = _existing_lake(s.lake)  # then a missing lake, before a warehouse is created
+    lake = existing_lake(s.lake)  # then a missing lake, before a warehouse is created
     warehouse = open_warehouse(s.warehouse)
     try:
         with Progress(console=err, transient=True) as progress:
@@ -110,10 +88,10 @@ def _transform(
     except DbtError as exc:
         if level >= 1:
             raise
-        _fail(f"{one_line(str(exc))}; dbt's log: {log} (-v shows it)")
+        fail(f"{one_line(str(exc))}; dbt's log: {log} (-v shows it)")
     if level >= 0:
         out.print(f"{report.summary()}; dbt's log: {log}")
-    from polit.cli_data import update_search_index
+    from polit.cli.data import update_search_index
 
     update_search_index(s.warehouse)
 
@@ -130,8 +108,8 @@ def load(
     Safe to interrupt or kill at any moment: run it again and it copies what is missing.
     Example: polit load --lake ./data/lake --warehouse ./data/warehouse.duckdb
     """
-    s = _settings(lake=lake, warehouse=warehouse)
-    with _clear_errors():
+    s = settings(lake=lake, warehouse=warehouse)
+    with clear_errors():
         _load(s, batch_size, as_json)
 
 
@@ -156,10 +134,10 @@ def transform(
     """
     from polit.warehouse.read import nothing_loaded
 
-    s = _settings(warehouse=warehouse)
-    with _clear_errors():
+    s = settings(warehouse=warehouse)
+    with clear_errors():
         if nothing_loaded(s.warehouse):
-            _fail(f"nothing is loaded into {s.warehouse} yet: run `polit load` first", 2)
+            fail(f"nothing is loaded into {s.warehouse} yet: run `polit load` first", 2)
         _transform(s, full_refresh, select, full_tests)
 
 
@@ -182,11 +160,13 @@ def run_all(
     from polit.crawl.status import write_scheduled
     from polit.lake.store import Lake
 
-    s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board, warehouse=warehouse)
+    s = settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board, warehouse=warehouse)
     the_lake = Lake(s.lake)
     with (
-        _lease(the_lake, s.boards, "polit run"),  # the crawl only: load and transform may overlap
-        ChanClient(s, limiter=_limiter(s)) as client,
+        take_lease(
+            the_lake, s.boards, "polit run"
+        ),  # the crawl only: load and transform may overlap
+        ChanClient(s, limiter=limiter(s)) as client,
         err.status(f"crawling {', '.join(s.boards)} …"),
     ):
         started_at = datetime.now(UTC)
@@ -194,10 +174,10 @@ def run_all(
         write_scheduled(the_lake, "polit run", started_at, reports, client.stats.as_dict())
     for r in reports:
         out.print(r.summary())
-    with _clear_errors():  # what was crawled is good data even if a board failed
+    with clear_errors():  # what was crawled is good data even if a board failed
         _load(s, batch_size)
         _transform(s, full_refresh=False)
-    _crawl_failed(reports)
+    crawl_failed(reports)
 
 
 @app.command()
@@ -216,10 +196,10 @@ def rebuild(
     from polit.lake.store import Lake
     from polit.warehouse import open_warehouse
 
-    s = _settings(lake=lake, warehouse=warehouse)
+    s = settings(lake=lake, warehouse=warehouse)
     if not yes:
         typer.confirm(f"Drop the raw tables of {s.warehouse} and reload {s.lake}?", abort=True)
-    with _clear_errors():
+    with clear_errors():
         wh = open_warehouse(s.warehouse)
         try:
             wh.reset(Lake(s.lake))
@@ -249,13 +229,13 @@ def prune(
     from polit.retention import prune as run_prune
     from polit.warehouse import open_warehouse
 
-    s = _settings(lake=lake, warehouse=warehouse)
+    s = settings(lake=lake, warehouse=warehouse)
     try:
         age = parse_age(older_than)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
-    with _clear_errors():
+    with clear_errors():
         wh = open_warehouse(s.warehouse)
         try:
             report = run_prune(Lake(s.lake), wh, age, dry_run=dry_run)

@@ -1,5 +1,5 @@
-"""`polit import ndjson|seed-parquet`, `polit backfill` and `polit replay ndjson`, registered on
-the main app by the import at the end of cli.py."""
+"""`polit import ndjson|seed-parquet` and `polit backfill`: posts collected elsewhere, or
+missed, into the lake."""
 
 from __future__ import annotations
 
@@ -22,26 +22,24 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from polit.cli import (
+from polit.cli.base import (
     ApiUrl,
     Boards,
     LakeUrl,
     MaxRps,
-    _fail,
-    _lease,
-    _limiter,
-    _settings,
-    app,
     board_option,
     err,
+    fail,
+    limiter,
     out,
-    replay_app,
+    settings,
+    take_lease,
 )
 
 import_app = typer.Typer(
     help="Import post collections made by others into the lake.", no_args_is_help=True
 )
-app.add_typer(import_app, name="import")
+app = typer.Typer()  # backfill
 
 Files = Annotated[
     list[Path],
@@ -96,7 +94,7 @@ def import_ndjson_cmd(
     from polit.importers.ndjson import import_ndjson
     from polit.lake.store import Lake
 
-    s = _settings(lake=lake)
+    s = settings(lake=lake)
     with _bar("posts") as bar:
         task = bar.add_task("importing", total=None, count=0, rate=0.0)
         t0 = time.perf_counter()
@@ -129,7 +127,7 @@ def import_seed_cmd(
     from polit.importers.seed_parquet import import_seed_parquet
     from polit.lake.store import Lake
 
-    s = _settings(lake=lake)
+    s = settings(lake=lake)
     with _bar("posts") as bar:
         task = bar.add_task("importing", total=len(files), count=0, rate=0.0)
         t0 = time.perf_counter()
@@ -184,14 +182,16 @@ def backfill(
     from polit.crawl.backfill import backfill as run_backfill
     from polit.lake.store import Lake
 
-    s = _settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
+    s = settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
     reports: list[BackfillReport] = []
     failed: list[str] = []
     the_lake = Lake(s.lake)
     with (
         _stop_signals() as stop,
-        _lease(the_lake, s.boards, "polit backfill", "backfill", lambda: stop.append(0)) as leases,
-        ChanClient(s, limiter=_limiter(s)) as client,
+        take_lease(
+            the_lake, s.boards, "polit backfill", "backfill", lambda: stop.append(0)
+        ) as leases,
+        ChanClient(s, limiter=limiter(s)) as client,
         _bar("threads") as bar,
     ):
         for b in s.boards:
@@ -223,7 +223,7 @@ def backfill(
         for r in reports:
             out.print(r.summary())
     if failed:
-        _fail("; ".join(failed))
+        fail("; ".join(failed))
 
 
 @contextmanager
@@ -239,29 +239,3 @@ def _stop_signals() -> Iterator[list[int]]:
         for sig, handler in previous.items():
             if handler is not None:  # None: set outside Python, nothing to restore
                 signal.signal(sig, handler)
-
-
-@replay_app.command("ndjson")
-def replay_ndjson(
-    out_file: Annotated[
-        Path, typer.Option("--out", help="File to write: .gz is gzip, .zst zstd, else plain.")
-    ],
-    posts: Annotated[int, typer.Option(min=1, help="About this many posts.")] = 100_000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 0,
-    board: Annotated[str, typer.Option(help="Board name.")] = "pol",
-) -> None:
-    """Write a synthetic board as "Raiders of the Lost Kek" NDJSON.
-
-    Final thread bodies of the synthetic board, one per line, with per-post
-    entities and deterministic Perspective scores: input for
-    `polit import ndjson`.
-
-    Example: polit replay ndjson --posts 200000 --out data/pol.ndjson.gz
-    """
-    from polit.replay.ndjson import dataset_threads, write_ndjson
-
-    if not out_file.parent.is_dir():
-        _fail(f"{out_file.parent} is not a directory")
-    with err.status(f"writing {out_file} …"):
-        threads, n = write_ndjson(dataset_threads(posts, seed, board), out_file)
-    out.print(f"wrote {out_file}: {threads:,} threads, {n:,} posts")

@@ -1,5 +1,4 @@
-"""`polit lake stats` and `polit lake rebuild-state`: the lake commands, registered on the
-`lake` group by the import at the end of cli.py."""
+"""`polit lake stats` and `polit lake rebuild-state`: the lake commands."""
 
 from __future__ import annotations
 
@@ -9,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from polit.cli import LakeUrl, _existing_lake, _settings, lake_app, out
+from polit.cli.base import LakeUrl, existing_lake, out, settings
 
+app = typer.Typer(help="Inspect the Parquet lake and repair its state.", no_args_is_help=True)
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 StateBoards = Annotated[
     list[str] | None,
@@ -18,7 +18,7 @@ StateBoards = Annotated[
 ]
 
 
-@lake_app.command("stats")
+@app.command("stats")
 def lake_stats_cmd(lake: LakeUrl = None, as_json: AsJson = False) -> None:
     """Files, bytes, rows, and distinct posts and threads in the lake; unreadable and
     quarantined files.
@@ -27,8 +27,8 @@ def lake_stats_cmd(lake: LakeUrl = None, as_json: AsJson = False) -> None:
     """
     from polit.lake.stats import lake_stats
 
-    s = _settings(lake=lake)
-    stats = lake_stats(_existing_lake(s.lake))
+    s = settings(lake=lake)
+    stats = lake_stats(existing_lake(s.lake))
     if as_json:
         out.print_json(json.dumps(stats.as_dict()))
         return
@@ -47,7 +47,7 @@ def lake_stats_cmd(lake: LakeUrl = None, as_json: AsJson = False) -> None:
     out.print(table)
 
 
-@lake_app.command("rebuild-state")
+@app.command("rebuild-state")
 def rebuild_state_cmd(
     board: StateBoards = None, lake: LakeUrl = None, as_json: AsJson = False
 ) -> None:
@@ -60,7 +60,7 @@ def rebuild_state_cmd(
     from polit.crawl.rebuild import rebuild_state
     from polit.lake.store import Lake
 
-    s = _settings(lake=lake, boards=board)
+    s = settings(lake=lake, boards=board)
     reports = [rebuild_state(Lake(s.lake), b) for b in s.boards]
     if as_json:
         out.print_json(json.dumps([r.as_dict() for r in reports]))

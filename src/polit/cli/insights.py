@@ -1,5 +1,4 @@
-"""`polit dashboard` and `polit report`: the insight marts for people, registered on the main
-app by the import at the end of cli.py."""
+"""`polit dashboard` and `polit report`: the insight marts for people."""
 
 from __future__ import annotations
 
@@ -10,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from polit.cli import _fail, _settings, app, board_option, err, out
-from polit.cli_warehouse import WarehouseUrl
+from polit.cli.base import WarehouseUrl, board_option, err, fail, out, settings
+
+app = typer.Typer()
 
 if TYPE_CHECKING:  # pandas and friends load only when a command runs
     from polit.insights.marts import Board
@@ -26,13 +26,13 @@ def _open_checked(url: str) -> Source:
     try:
         source = open_source(url)
     except InsightsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     try:
         check_marts(source)
     except InsightsError as exc:
         source.close()
-        _fail(str(exc))
+        fail(str(exc))
     return source
 
 
@@ -54,7 +54,7 @@ def dashboard(
     """
     from polit.insights.dashboard import serve
 
-    s = _settings(warehouse=warehouse)
+    s = settings(warehouse=warehouse)
     _check_port(host, port)
     _open_checked(s.warehouse).close()
     err.print(f"drawing the default view of {s.warehouse} …")
@@ -74,7 +74,7 @@ def _check_port(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            _fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}): is a dashboard "
+            fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}): is a dashboard "
                   "already running there? choose another with --port", 2)  # fmt: skip
 
 
@@ -118,7 +118,7 @@ def report(
     from polit.insights.report import write_report
     from polit.insights.sources import InsightsError
 
-    s = _settings(warehouse=warehouse)
+    s = settings(warehouse=warehouse)
     t0 = time.perf_counter()
     source = _open_checked(s.warehouse)
     try:
@@ -135,7 +135,7 @@ def report(
         )
         data = marts.load_insights(source, filters)
     except InsightsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     finally:
         source.close()
@@ -151,10 +151,10 @@ def report(
 def _board(found: list[Board], wanted: str | None, configured: tuple[str, ...]) -> Board:
     by_name = {b.name: b for b in found}
     if not found:
-        _fail("the marts are empty: crawl, then run `polit load` and `polit transform`")
+        fail("the marts are empty: crawl, then run `polit load` and `polit transform`")
     if wanted is not None:
         if wanted.strip("/") not in by_name:
-            _fail(f"no /{wanted.strip('/')}/ in the marts; boards: {', '.join(by_name)}")
+            fail(f"no /{wanted.strip('/')}/ in the marts; boards: {', '.join(by_name)}")
         return by_name[wanted.strip("/")]
     return next((by_name[b] for b in configured if b in by_name), found[0])
 
@@ -165,5 +165,5 @@ def _day(text: str | None, default: date) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        _fail(f"{text!r} is not a day (YYYY-MM-DD)")
+        fail(f"{text!r} is not a day (YYYY-MM-DD)")
         raise

@@ -1,5 +1,4 @@
-"""`polit serve`: the read API (src/polit/serve/), registered on the app by the import at
-the end of cli.py."""
+"""`polit serve`: the read API (src/polit/serve/)."""
 
 from __future__ import annotations
 
@@ -7,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from polit.cli import _settings, app, out
-from polit.cli_data import _read_errors
-from polit.cli_warehouse import WarehouseUrl
+from polit.cli.base import WarehouseUrl, out, read_errors, settings
+
+app = typer.Typer()
 
 
 @app.command()
@@ -53,8 +52,8 @@ def serve(
 
     from polit.serve.app import create_app
 
-    s = _settings(warehouse=warehouse)
-    with _read_errors():
+    s = settings(warehouse=warehouse)
+    with read_errors():
         api = create_app(s.warehouse, tuple(cors_origin or ()), rate=rate, burst=burst)
     out.print(f"serving {s.warehouse} on http://{host}:{port}/ (Ctrl-C stops)")
     uvicorn.run(

@@ -1,5 +1,4 @@
-"""`polit cost`: the monthly Google Cloud estimate, registered on the main app by the import at
-the end of cli.py."""
+"""`polit cost`: the monthly Google Cloud estimate."""
 
 from __future__ import annotations
 
@@ -11,7 +10,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from polit.cli import _fail, app, board_option, err, out
+from polit.cli.base import board_option, err, fail, out
+
+app = typer.Typer()
 
 
 @app.command()
@@ -134,7 +135,7 @@ def cost(
     from polit.transform.runner import DbtError
 
     if lake is None and posts_per_day is None:
-        _fail("give --posts-per-day, or --lake to measure it")
+        fail("give --posts-per-day, or --lake to measure it")
     try:
         if lake is not None:
             with err.status(f"measuring {lake} …"):
@@ -171,7 +172,7 @@ def cost(
         with err.status("reading the dbt project …"):
             result = estimate(volume, assumptions, load_prices(prices))
     except (CostError, CostModelError, DbtError, FileNotFoundError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     if as_json:
         out.print_json(json.dumps(result.as_dict()))

@@ -1,40 +1,22 @@
-"""`polit sql`, `export`, `search` and `docs`: getting data out of the warehouse, read-only,
-registered on the main app by the import at the end of cli.py."""
+"""`polit sql`, `export`, `search`, `search-index` and `docs`: getting data out of the
+warehouse, read-only."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.text import Text
 
-from polit.cli import _settings, app, err, out, verbosity
-from polit.cli_warehouse import WarehouseUrl
+from polit.cli.base import WarehouseUrl, err, fail, out, read_errors, settings, verbosity
+
+app = typer.Typer()
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-
-def _fail(message: str) -> None:
-    """One red line (never wrapped, never read as markup) and exit code 1."""
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(1)
-
-
-@contextmanager
-def _read_errors() -> Iterator[None]:
-    """Read-layer errors become one red line (their text escaped: never markup) and exit 1."""
-    from polit.warehouse.base import WarehouseError
-
-    try:
-        yield
-    except WarehouseError as exc:
-        _fail(str(exc))
 
 
 @app.command()
@@ -56,9 +38,9 @@ def sql(
     from polit.warehouse.read import open_reader
 
     if as_csv and as_json:
-        _fail("choose one of --csv and --json")
-    s = _settings(warehouse=warehouse)
-    with _read_errors():
+        fail("choose one of --csv and --json")
+    s = settings(warehouse=warehouse)
+    with read_errors():
         reader = open_reader(s.warehouse)
         try:
             reader.check_read_only(query)
@@ -177,8 +159,8 @@ def export(
     from polit.export import pseudonym_key
     from polit.warehouse.read import open_reader
 
-    s = _settings(warehouse=warehouse)
-    with _read_errors():
+    s = settings(warehouse=warehouse)
+    with read_errors():
         filters = _filters(board, first, last, thread, country, flag, deleted, op, has_file)
         key = pseudonym_key() if pseudonymize else None
         reader = open_reader(s.warehouse)
@@ -198,6 +180,13 @@ def export(
         Text(f"wrote {result.rows:,} rows of {table} to {result.path} "
              f"({result.bytes / 1e6:,.1f} MB)"), soft_wrap=True,
     )  # fmt: skip
+
+
+def trend_grain(value: str | None) -> str | None:
+    """`--trend`: hour or day, else a usage error (exit 2, one line) before anything opens."""
+    if value is not None and value not in ("hour", "day"):
+        fail(f"--trend is hour or day, not {value!r}", 2)
+    return value
 
 
 @app.command()
@@ -227,6 +216,7 @@ def search(
             "--trend",
             help="hour or day: matching posts per bucket and their share of all posts, "
             "instead of the posts; comma-separated queries are compared.",
+            callback=trend_grain,
         ),
     ] = None,
 ) -> None:
@@ -248,12 +238,12 @@ def search(
     from polit.search import search as run_search
     from polit.warehouse.read import open_reader
 
-    s = _settings(warehouse=warehouse)
+    s = settings(warehouse=warehouse)
     if trend is not None:
         args = (board, first, last, thread, country, flag, deleted, op, has_file)
         _print_trend(s.warehouse, query, trend, as_json, args)
         return
-    with _read_errors():
+    with read_errors():
         filters = _filters(board, first, last, thread, country, flag, deleted, op, has_file)
         reader = open_reader(s.warehouse)
         try:
@@ -277,7 +267,7 @@ def _print_trend(warehouse: str, query: str, grain: str, as_json: bool, args: tu
     from polit.search.trend import trend
     from polit.warehouse.read import open_reader
 
-    with _read_errors():
+    with read_errors():
         filters = _filters(*args)
         reader = open_reader(warehouse)
         try:
@@ -352,8 +342,8 @@ def search_index(
     from polit.search.index import update_index
     from polit.warehouse.base import parse_url
 
-    s = _settings(warehouse=warehouse)
-    with _read_errors():
+    s = settings(warehouse=warehouse)
+    with read_errors():
         target = parse_url(s.warehouse)
     if target.kind == "bigquery":
         from polit.search.bigquery import create_search_index
@@ -362,7 +352,7 @@ def search_index(
         out.print(Text(f"search index ready on {target.project}.{target.dataset}.posts "
                        "(BigQuery keeps it current)"), soft_wrap=True)  # fmt: skip
         return
-    with _read_errors(), Progress(console=err, transient=True) as progress:
+    with read_errors(), Progress(console=err, transient=True) as progress:
         task = progress.add_task("indexing posts", total=None)
         report = update_index(
             s.warehouse, rebuild=rebuild, progress=lambda n: progress.update(task, completed=n)
@@ -388,8 +378,8 @@ def docs(
     """
     from polit.transform.runner import DbtError, build_dir, run_dbt
 
-    s = _settings(warehouse=warehouse)
-    with _read_errors():
+    s = settings(warehouse=warehouse)
+    with read_errors():
         from polit.warehouse.read import open_reader
 
         open_reader(s.warehouse).close()  # a clear error for a missing warehouse
@@ -397,7 +387,7 @@ def docs(
         work = build_dir(s.warehouse)
         run_dbt(["docs", "generate", "--static"], s.warehouse, workdir=work, quiet=True)
     except DbtError as exc:
-        _fail(str(exc).splitlines()[0])
+        fail(str(exc).splitlines()[0])
     import shutil
 
     out_dir.mkdir(parents=True, exist_ok=True)
