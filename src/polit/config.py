@@ -1,5 +1,9 @@
 """One typed settings object. Values come from flags, then `POLIT_*` env vars, then defaults.
 
+This module is the only one that reads a `POLIT_*` variable: each field `x` of `Settings` is
+`POLIT_X` (lists such as POLIT_BOARDS are comma-separated), and `secret` reads the one
+secret (POLIT_PSEUDONYM_KEY), which Settings never stores.
+
 Example:
     >>> s = Settings.from_env({"POLIT_MAX_RPS": "0"})
     >>> s.max_rps
@@ -52,6 +56,11 @@ class Settings:
     max_retries: int = 6
     max_retry_after: float = 120.0  # a longer Retry-After is not slept: try again next cycle
     max_body_bytes: int = 32 * 1024 * 1024  # per response, compressed and decoded
+    bigquery_location: str | None = None  # BigQuery jobs' location; None: the dataset's own
+    dbt_project: str | None = None  # a dbt project directory; None: the repository's dbt/
+    dbt_threads: int = 4  # dbt's threads on BigQuery (DuckDB builds use one)
+    duckdb_memory_limit: str = "4GB"  # of a dbt build on DuckDB (it spills to disk beyond)
+    dashboard_url: str = "http://127.0.0.1:8501/"  # where `polit report` links threads to
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -64,7 +73,7 @@ class Settings:
                 continue
             values[f.name] = _coerce(f.name, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "boards" in values and isinstance(values["boards"], str | list):
+        if "boards" in values and isinstance(values["boards"], str | list | tuple):
             values["boards"] = _boards(values["boards"])
         settings = cls(**values)
         settings.validate()
@@ -83,11 +92,31 @@ class Settings:
             raise ValueError(f"max_retry_after must be >= 0 seconds, got {self.max_retry_after}")
         if self.max_body_bytes <= 0:
             raise ValueError(f"max_body_bytes must be > 0, got {self.max_body_bytes}")
+        if self.dbt_threads < 1:
+            raise ValueError(f"dbt_threads must be >= 1, got {self.dbt_threads}")
+
+
+SECRETS = ("POLIT_PSEUDONYM_KEY",)
+
+
+def secret(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """A secret from the environment at the moment it is needed, or None when unset; never
+    stored in Settings, printed, or given a default.
+
+    >>> secret("POLIT_PSEUDONYM_KEY", {"POLIT_PSEUDONYM_KEY": "k"})
+    'k'
+    """
+    if name not in SECRETS:
+        raise KeyError(f"{name} is not a secret polit reads; settings go in Settings")
+    value = (os.environ if env is None else env).get(name)
+    return value or None
 
 
 def _boards(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    items = raw.split(",") if isinstance(raw, str) else list(raw)
-    return tuple(b.strip().strip("/") for b in items if b.strip())
+    """Boards from POLIT_BOARDS or repeated `-b`: each item may hold several, comma-separated."""
+    items = [raw] if isinstance(raw, str) else list(raw)
+    parts = [p for item in items for p in item.split(",")]
+    return tuple(b.strip().strip("/") for b in parts if b.strip())
 
 
 def _coerce(name: str, raw: str) -> Any:
@@ -96,7 +125,7 @@ def _coerce(name: str, raw: str) -> Any:
             return float(raw)
         except ValueError:
             raise ValueError(f"POLIT_{name.upper()} must be a number, got {raw!r}") from None
-    if name in ("max_retries", "max_body_bytes"):
+    if name in ("max_retries", "max_body_bytes", "dbt_threads"):
         try:
             return int(raw)
         except ValueError:

@@ -82,7 +82,7 @@ def project_digest(project: Path) -> str:
 
 
 def dbt_project(project: Path | None = None) -> DbtProject:
-    """The models, seeds and tests of the dbt project (POLIT_DBT_PROJECT or ./dbt), parsed by
+    """The models, seeds and tests of the dbt project (Settings.dbt_project or ./dbt), parsed by
     dbt and cached until a file of the project changes."""
     from polit.transform.runner import project_dir
 
@@ -100,22 +100,14 @@ def dbt_project(project: Path | None = None) -> DbtProject:
 
 
 def _parse(project: Path) -> dict[str, Any]:
-    import os
-
     import yaml  # type: ignore[import-untyped]
 
+    from polit.config import Settings
     from polit.transform.runner import run_dbt
 
     with tempfile.TemporaryDirectory(prefix="polit-cost-") as tmp:
-        previous = os.environ.get("POLIT_DBT_PROJECT")
-        os.environ["POLIT_DBT_PROJECT"] = str(project)
-        try:
-            run_dbt(["parse"], f"duckdb:///{tmp}/parse.duckdb", workdir=Path(tmp), quiet=True)
-        finally:
-            if previous is None:
-                os.environ.pop("POLIT_DBT_PROJECT", None)
-            else:
-                os.environ["POLIT_DBT_PROJECT"] = previous
+        s = Settings(warehouse=f"duckdb:///{tmp}/parse.duckdb", dbt_project=str(project))
+        run_dbt(["parse"], s, workdir=Path(tmp), quiet=True)
         manifest = json.loads((Path(tmp) / "target" / "manifest.json").read_text())
     config = yaml.safe_load((project / "dbt_project.yml").read_text()) or {}
     return summarize_manifest(manifest, config.get("vars") or {})

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import IO, Any
 import orjson
 import pyarrow as pa
 
+from polit.config import secret
 from polit.warehouse.filters import Filters
 from polit.warehouse.read import Reader, ReadError
 
@@ -51,7 +51,7 @@ def pseudonym(key: bytes, column: str, value: str) -> str:
 
 
 def pseudonym_key() -> bytes:
-    key = os.environ.get(KEY_ENV, "")
+    key = secret(KEY_ENV)
     if not key:
         raise ReadError(
             f"--pseudonymize needs a secret key in {KEY_ENV} (e.g. `export {KEY_ENV}=$(openssl "

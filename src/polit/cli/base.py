@@ -30,19 +30,24 @@ out = Console()
 err = Console(stderr=True)
 
 ApiUrl = Annotated[
-    str | None, typer.Option("--api-url", envvar="POLIT_API_URL", help="4chan API base URL.")
+    str | None, typer.Option("--api-url", help="4chan API base URL (env POLIT_API_URL).")
 ]
 LakeUrl = Annotated[
     str | None,
-    typer.Option("--lake", envvar="POLIT_LAKE", help="Lake URL: a path, file://… or gs://…"),
+    typer.Option("--lake", help="Lake URL: a path, file://… or gs://… (env POLIT_LAKE)."),
 ]
 MaxRps = Annotated[
     float | None,
-    typer.Option("--max-rps", envvar="POLIT_MAX_RPS", help="Requests per second, 0 = unlimited."),
+    typer.Option(
+        "--max-rps", help="Requests per second, 0 = unlimited (env POLIT_MAX_RPS)."
+    ),
 ]
 Boards = Annotated[
     list[str] | None,
-    typer.Option("--board", "-b", envvar="POLIT_BOARDS", help="Board to crawl; repeatable."),
+    typer.Option(
+        "--board", "-b",
+        help="Board to crawl; repeatable or comma-separated (env POLIT_BOARDS=pol,g).",
+    ),  # fmt: skip
 ]
 
 
@@ -50,9 +55,8 @@ WarehouseUrl = Annotated[
     str | None,
     typer.Option(
         "--warehouse",
-        envvar="POLIT_WAREHOUSE",
         help="Warehouse: a DuckDB file (default ./data/warehouse.duckdb), duckdb:///… or "
-        "bigquery://PROJECT/DATASET.",
+        "bigquery://PROJECT/DATASET (env POLIT_WAREHOUSE).",
     ),
 ]
 

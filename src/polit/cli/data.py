@@ -348,7 +348,7 @@ def search_index(
     if target.kind == "bigquery":
         from polit.search.bigquery import create_search_index
 
-        create_search_index(target.project, target.dataset)
+        create_search_index(target.project, target.dataset, s.bigquery_location)
         out.print(Text(f"search index ready on {target.project}.{target.dataset}.posts "
                        "(BigQuery keeps it current)"), soft_wrap=True)  # fmt: skip
         return

@@ -101,13 +101,13 @@ def report(
         typer.Option("--to", help="Last day, YYYY-MM-DD (UTC), included; instead of --days."),
     ] = None,
     dashboard_url: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--dashboard-url",
-            envvar="POLIT_DASHBOARD_URL",
-            help="Where thread numbers link to: the `polit dashboard` serving this warehouse.",
+            help="Where thread numbers link to: the `polit dashboard` serving this warehouse "
+            "(env POLIT_DASHBOARD_URL; default http://127.0.0.1:8501/).",
         ),
-    ] = "http://127.0.0.1:8501/",
+    ] = None,
 ) -> None:
     """Write the dashboard's tiles as ONE self-contained HTML file, to share without a server.
 
@@ -118,7 +118,7 @@ def report(
     from polit.insights.report import write_report
     from polit.insights.sources import InsightsError
 
-    s = settings(warehouse=warehouse)
+    s = settings(warehouse=warehouse, dashboard_url=dashboard_url)
     t0 = time.perf_counter()
     source = _open_checked(s.warehouse)
     try:
@@ -141,7 +141,7 @@ def report(
         source.close()
     err.print("rendering the charts (vl-convert)")
     with err.status("rendering …") as status:
-        size = write_report(data, out_path, s.warehouse, status.update, dashboard_url)
+        size = write_report(data, out_path, s.warehouse, status.update, s.dashboard_url)
     out.print(
         f"wrote {out_path} ({size / 1024:,.0f} KB) in {time.perf_counter() - t0:.1f}s; "
         "open it in any browser"

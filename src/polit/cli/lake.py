@@ -14,7 +14,9 @@ app = typer.Typer(help="Inspect the Parquet lake and repair its state.", no_args
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 StateBoards = Annotated[
     list[str] | None,
-    typer.Option("--board", "-b", envvar="POLIT_BOARDS", help="Board whose state to rebuild."),
+    typer.Option(
+        "--board", "-b", help="Board whose state to rebuild; repeatable (env POLIT_BOARDS)."
+    ),
 ]
 
 

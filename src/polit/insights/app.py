@@ -50,7 +50,7 @@ def warehouse_url() -> str:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--warehouse")
     args, _ = parser.parse_known_args(sys.argv[1:])
-    return args.warehouse or Settings.from_env().warehouse
+    return Settings.from_env(warehouse=args.warehouse).warehouse
 
 
 def marts_error(exc: InsightsError) -> NoReturn:

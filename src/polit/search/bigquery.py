@@ -113,13 +113,14 @@ def search_bigquery(
     return SearchResult(int(total), table.drop_columns(["total"]))
 
 
-def create_search_index(project: str, dataset: str) -> str:
+def create_search_index(project: str, dataset: str, location: str | None = None) -> str:
     """Create the search index once (`polit search-index`); BigQuery then keeps it current
     as `posts` changes. Returns the DDL it ran."""
     from google.cloud import bigquery
 
     ddl = search_index_ddl(f"{project}.{dataset}.posts")
-    client = bigquery.Client(project=project)
+    where = {"location": location} if location else {}  # unset: the dataset's own
+    client = bigquery.Client(project=project, **where)
     try:
         client.query(ddl).result()
     finally:

@@ -10,11 +10,11 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from polit.config import Settings
 from polit.warehouse.base import parse_url
 
 PROFILE = "polit"  # dbt_project.yml `profile:`
@@ -24,8 +24,8 @@ def profile(warehouse_url: str, env: Mapping[str, str] | None = None) -> dict[st
     """The `polit` profile with one output, named after the warehouse kind.
 
     BigQuery authenticates with application-default credentials (`method: oauth`); the
-    location comes from `POLIT_BIGQUERY_LOCATION` (default: the dataset's own)."""
-    env = os.environ if env is None else env
+    location, threads and DuckDB memory limit come from Settings (`env`, else os.environ)."""
+    s = Settings.from_env(env)
     target = parse_url(warehouse_url)
     output: dict[str, Any]
     if target.kind == "bigquery":
@@ -34,13 +34,13 @@ def profile(warehouse_url: str, env: Mapping[str, str] | None = None) -> dict[st
             "method": "oauth",
             "project": target.project,
             "dataset": target.dataset,
-            "threads": int(env.get("POLIT_DBT_THREADS") or 4),
+            "threads": s.dbt_threads,
             "job_execution_timeout_seconds": 900,
             "job_retries": 1,
             "priority": "interactive",
         }
-        if env.get("POLIT_BIGQUERY_LOCATION"):
-            output["location"] = env["POLIT_BIGQUERY_LOCATION"]
+        if s.bigquery_location:
+            output["location"] = s.bigquery_location
     else:
         output = {
             "type": "duckdb",
@@ -52,7 +52,7 @@ def profile(warehouse_url: str, env: Mapping[str, str] | None = None) -> dict[st
             # UTC: the marts bucket timestamps by hour and day, which DuckDB does in the
             # session's time zone (the machine's by default)
             "settings": {
-                "memory_limit": env.get("POLIT_DUCKDB_MEMORY_LIMIT") or "4GB",
+                "memory_limit": s.duckdb_memory_limit,
                 "TimeZone": "UTC",
             },
         }

@@ -30,8 +30,8 @@ from polit.warehouse.gate import writing
 FAILED = {"error", "fail", "runtime error"}
 
 
-def project_dir() -> Path:
-    configured = os.environ.get("POLIT_DBT_PROJECT")
+def project_dir(settings: Settings | None = None) -> Path:
+    configured = (settings or Settings.from_env()).dbt_project
     path = Path(configured) if configured else Path(__file__).resolve().parents[3] / "dbt"
     if not (path / "dbt_project.yml").is_file():
         raise DbtError(f"no dbt project at {path} (set POLIT_DBT_PROJECT)")
@@ -125,7 +125,7 @@ def run_dbt(
     from dbt.cli.main import dbtRunner
 
     url = settings.warehouse if isinstance(settings, Settings) else settings
-    project = project_dir()
+    project = project_dir(settings if isinstance(settings, Settings) else None)
     with _workdir(workdir) as work:
         write_profiles(work, url)
         flags = [

@@ -88,9 +88,11 @@ def open_warehouse(url: str) -> Warehouse:
     """The warehouse a URL names; DuckDB creates its file and raw tables on first use."""
     target = parse_url(url)
     if target.kind == "bigquery":
+        from polit.config import Settings
         from polit.warehouse.bigquery import BigQueryWarehouse
 
-        return BigQueryWarehouse(target.project, target.dataset)
+        location = Settings.from_env().bigquery_location
+        return BigQueryWarehouse(target.project, target.dataset, location)
     from polit.warehouse.duck import DuckWarehouse
 
     return DuckWarehouse(target.path)

@@ -250,13 +250,14 @@ class BigQueryReader:
     """A BigQuery dataset, through google-cloud-bigquery with typed query parameters
     (credentials: application-default, at first use)."""
 
-    def __init__(self, project: str, dataset: str, url: str) -> None:
+    def __init__(self, project: str, dataset: str, url: str, location: str | None = None) -> None:
         from google.cloud import bigquery
 
         self.url = url
         self.project, self.dataset = project, dataset
         self.dialect: Dialect = BigQueryDialect(project, dataset)
-        self.client = bigquery.Client(project=project)
+        where = {"location": location} if location else {}  # unset: the dataset's own
+        self.client = bigquery.Client(project=project, **where)
 
     def _config(self, sql: str, params: Mapping[str, Any] | None, **kw: Any) -> Any:
         from google.cloud import bigquery
@@ -510,7 +511,10 @@ def open_reader(url: str) -> Reader:
     except WarehouseError as exc:
         raise ReadError(str(exc)) from exc
     if target.kind == "bigquery":
-        return BigQueryReader(target.project, target.dataset, url)
+        from polit.config import Settings
+
+        location = Settings.from_env().bigquery_location
+        return BigQueryReader(target.project, target.dataset, url, location)
     return DuckReader(target.path, url)
 
 
