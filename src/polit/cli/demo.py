@@ -21,7 +21,10 @@ def demo(
     hours: Annotated[float, typer.Option(help="Hours of synthetic board time.")] = 2.0,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic board.")] = 1,
 ) -> None:
-    """Run everything offline: simulate a board, serve it, crawl every snapshot, show stats."""
+    """Run everything offline: simulate a board, serve it, crawl every snapshot, show stats.
+
+    Example: polit demo --workdir data/demo --hours 2 --seed 1
+    """
     from polit.demo import run_demo
 
     try:

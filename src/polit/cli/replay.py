@@ -25,7 +25,10 @@ def replay_serve(
         float | None, typer.Option(help="Advance snapshots by the clock, this many times faster.")
     ] = None,
 ) -> None:
-    """Serve a recording over HTTP like the 4chan API. POST /_replay/next moves time."""
+    """Serve a recording over HTTP like the 4chan API. POST /_replay/next moves time.
+
+    Example: polit replay serve data/recording --port 8765 --faults "500:0.05" --seed 1
+    """
     from polit.replay.server import serve
 
     if not (recording / "recording.json").is_file():
@@ -45,7 +48,10 @@ def replay_simulate(
     cadence_minutes: Annotated[float, typer.Option(help="Minutes between snapshots.")] = 10.0,
     board: Annotated[str, typer.Option(help="Board name.")] = "pol",
 ) -> None:
-    """Write a synthetic board recording (with archive files) for replays and benchmarks."""
+    """Write a synthetic board recording (with archive files) for replays and benchmarks.
+
+    Example: polit replay simulate --out data/recording --hours 2 --seed 1
+    """
     from rich.progress import Progress
 
     from polit.replay.simulate import simulate
