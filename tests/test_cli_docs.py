@@ -82,4 +82,3 @@ def test_readme_configuration_table_lists_every_setting():
     assert len(rows) == len(set(rows)), "a variable has two rows"
     assert not wanted - set(rows), f"undocumented in README's configuration: {wanted - set(rows)}"
     assert not set(rows) - wanted, f"README documents what Settings lacks: {set(rows) - wanted}"
-

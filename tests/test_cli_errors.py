@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,8 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 from bench.dashboard import free_port
+from typer.testing import CliRunner
 
 from polit.chan.client import FAIL_FAST_SECONDS, ChanClient, ChanError, Unreachable
+from polit.cli import app
 from polit.config import Settings
 from polit.crawl.status import STATUS_PATH, Status, write_status
 from polit.lake.store import Lake
@@ -140,12 +143,50 @@ def test_connection_errors_after_a_first_answer_get_every_retry(tiny_board):
     assert "gave up after 4 tries" in str(raised.value) and len(slept) == 3
 
 
-@pytest.mark.slow  # gcsfs's own retries take ~35 s before it gives up
+NO_NETWORK = {"FSSPEC_GS_TOKEN": "anon", "FSSPEC_GS_PROJECT": "polit-test"}
+
+
 def test_a_gs_lake_without_network_is_one_line(tmp_path):
-    env = {"STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{closed_port()}",
-           "FSSPEC_GS_TOKEN": "anon", "FSSPEC_GS_PROJECT": "polit-test"}  # fmt: skip
+    env = {**NO_NETWORK, "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{closed_port()}"}
     line = one_error_line(polit("lake", "stats", "--lake", "gs://no-network/lake", env=env), 1)
     assert "cannot reach Google Cloud Storage" in line and "--lake" in line
+
+
+@pytest.mark.parametrize("command", [("lake", "stats"), ("crawl", "--once"), ("load",)])
+def test_a_gs_lake_without_network_fails_within_seconds(command, tmp_path, monkeypatch):
+    """In this process, once its imports are done (a fresh `python -m polit` compiles its
+    imports for seconds where PYTHONDONTWRITEBYTECODE is set): gcsfs's retries took ~35 s."""
+    for name, value in {**NO_NETWORK, "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{closed_port()}",
+                        "POLIT_WAREHOUSE": str(tmp_path / "w.duckdb")}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    args = [*command, "--lake", "gs://no-network/lake"]
+    CliRunner().invoke(app, args)  # the imports
+    started = time.monotonic()
+    result = CliRunner().invoke(app, args)
+    seconds = time.monotonic() - started
+    assert result.exit_code == 1, result.output
+    assert "cannot reach Google Cloud Storage" in result.output
+    assert seconds < 10, f"{seconds:.1f} s"
+
+
+def test_the_store_probe_gives_up_in_its_time_and_passes_a_listening_port():
+    from polit.cli.base import unreachable
+
+    assert "refused" in (unreachable("127.0.0.1", closed_port()) or "")
+    with contextlib.ExitStack() as stack:
+        listening = stack.enter_context(socket.socket())
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(0)
+        port = listening.getsockname()[1]
+        assert unreachable("127.0.0.1", port) is None
+        for _ in range(3):  # a full backlog: the kernel leaves further connects unanswered
+            waiting = stack.enter_context(socket.socket())
+            waiting.setblocking(False)
+            waiting.connect_ex(("127.0.0.1", port))
+        time.sleep(0.2)
+        started = time.monotonic()
+        assert unreachable("127.0.0.1", port, seconds=0.5) == "no answer in 0.5 s"
+        assert time.monotonic() - started < 2
 
 
 # -- status ------------------------------------------------------------------------------

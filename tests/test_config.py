@@ -55,7 +55,7 @@ def test_new_fields_from_env_and_defaults():
     assert (s.bigquery_location, s.dbt_project, s.dbt_threads) == ("EU", "/p", 8)
     assert (s.duckdb_memory_limit, s.dashboard_url) == ("1GB", "http://flag/")  # flag wins
     for bad in ("0", "many"):
-        with pytest.raises(ValueError, match="(?i)dbt_threads"):
+        with pytest.raises(ValueError, match=r"(?i)dbt_threads"):
             Settings.from_env({"POLIT_DBT_THREADS": bad})
 
 

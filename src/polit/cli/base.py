@@ -38,16 +38,13 @@ LakeUrl = Annotated[
 ]
 MaxRps = Annotated[
     float | None,
-    typer.Option(
-        "--max-rps", help="Requests per second, 0 = unlimited (env POLIT_MAX_RPS)."
-    ),
+    typer.Option("--max-rps", help="Requests per second, 0 = unlimited (env POLIT_MAX_RPS)."),
 ]
 Boards = Annotated[
     list[str] | None,
     typer.Option(
-        "--board", "-b",
-        help="Board to crawl; repeatable or comma-separated (env POLIT_BOARDS=pol,g).",
-    ),  # fmt: skip
+        "--board", "-b", help="Board to crawl; repeatable or comma-separated (env POLIT_BOARDS)."
+    ),
 ]
 
 
@@ -83,12 +80,66 @@ def board_option(value: str | None) -> str | None:
         raise  # unreachable
 
 
-def existing_lake(url: str) -> Lake:
-    """The lake at `url` for a command that reads one: a local lake that does not exist is
-    a one-line error (a typo), not an empty lake. A bucket prefix cannot be told apart."""
+def open_lake(url: str) -> Lake:
+    """The lake at `url`. An object store that cannot be reached is one line and exit 1
+    within PROBE_SECONDS (a TCP connect to its endpoint), not after gcsfs's ~35 s of
+    retries on the first call."""
     from polit.lake.store import Lake
 
     lake = Lake(url)
+    endpoint = None if lake.local else store_endpoint(lake)
+    if endpoint is not None:
+        problem = unreachable(*endpoint)
+        if problem:
+            fail(
+                f"cannot reach Google Cloud Storage at {endpoint[0]}:{endpoint[1]} ({problem}); "
+                "check the network, and --lake (or POLIT_LAKE; STORAGE_EMULATOR_HOST for an "
+                "emulator)"
+            )
+    return lake
+
+
+PROBE_SECONDS = 4.0
+
+
+def store_endpoint(lake: Lake) -> tuple[str, int] | None:
+    """Host and port of the lake's object store (gcsfs's endpoint, or the emulator's)."""
+    from urllib.parse import urlsplit
+
+    location = getattr(lake.fs, "_location", None)  # gcsfs: https://storage.googleapis.com
+    if not isinstance(location, str) or "://" not in location:
+        return None  # another fsspec store: its own errors
+    parts = urlsplit(location)
+    if not parts.hostname:
+        return None
+    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def unreachable(host: str, port: int, seconds: float = PROBE_SECONDS) -> str | None:
+    """Why a TCP connection to host:port fails within `seconds` (name lookup included),
+    or None when it opens."""
+    import socket
+    import threading
+
+    outcome: list[str | None] = []
+
+    def connect() -> None:
+        try:
+            socket.create_connection((host, port), timeout=seconds).close()
+            outcome.append(None)
+        except OSError as exc:
+            outcome.append(str(exc) or type(exc).__name__)
+
+    probe = threading.Thread(target=connect, daemon=True)
+    probe.start()
+    probe.join(seconds)
+    return outcome[0] if outcome else f"no answer in {seconds:g} s"
+
+
+def existing_lake(url: str) -> Lake:
+    """The lake at `url` for a command that reads one: a local lake that does not exist is
+    a one-line error (a typo), not an empty lake. A bucket prefix cannot be told apart."""
+    lake = open_lake(url)
     if lake.local and not lake.fs.isdir(lake.root):
         fail(f"no lake at {url}: check --lake (or POLIT_LAKE), or crawl into it first", 2)
     return lake

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from polit.cli.base import board_option, err, fail, out
+from polit.cli.base import board_option, err, fail, open_lake, out
 
 app = typer.Typer()
 
@@ -131,7 +131,6 @@ def cost(
     """
     from polit.cost import Assumptions, CostError, Volume, estimate, load_prices, measure_lake
     from polit.cost_dbt import CostModelError
-    from polit.lake.store import Lake
     from polit.transform.runner import DbtError
 
     if lake is None and posts_per_day is None:
@@ -139,7 +138,7 @@ def cost(
     try:
         if lake is not None:
             with err.status(f"measuring {lake} …"):
-                volume = measure_lake(Lake(lake), board)
+                volume = measure_lake(open_lake(lake), board)
         else:
             volume = Volume(posts_per_day=float(posts_per_day or 0), files_per_run=2.0 * boards)
         if posts_per_day is not None:

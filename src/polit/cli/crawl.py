@@ -19,6 +19,7 @@ from polit.cli.base import (
     err,
     fail,
     limiter,
+    open_lake,
     out,
     settings,
     take_lease,
@@ -49,10 +50,9 @@ def crawl(
     from polit.chan.client import ChanClient
     from polit.crawl.crawler import crawl_once
     from polit.crawl.status import write_scheduled
-    from polit.lake.store import Lake
 
     s = settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
-    the_lake = Lake(s.lake)
+    the_lake = open_lake(s.lake)
     with (
         take_lease(the_lake, s.boards, "polit crawl") as leases,
         ChanClient(s, limiter=limiter(s)) as client,
@@ -98,13 +98,12 @@ def watch(
     Example: polit watch --board pol --board int --lake ./data/lake
     """
     from polit.crawl.watch import Watcher
-    from polit.lake.store import Lake
 
     s = settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
     watcher = Watcher(s, interval=interval, flush_minutes=flush_minutes, flush_posts=flush_posts,
                       heartbeat_seconds=heartbeat_seconds, limiter=limiter(s))  # fmt: skip
     with take_lease(
-        Lake(s.lake), s.boards, "polit watch", on_lost=watcher.stop_event.set
+        open_lake(s.lake), s.boards, "polit watch", on_lost=watcher.stop_event.set
     ) as leases:
         watcher.install_signal_handlers()
         watcher.run(max_cycles=cycles, echo=lambda line: out.print(line))
@@ -127,10 +126,9 @@ def status(
     Example: polit status --lake ./data/lake --max-age 900
     """
     from polit.crawl.status import SCHEDULED_PATH, age_seconds, read_status, stopped
-    from polit.lake.store import Lake
 
     s = settings(lake=lake)
-    the_lake = Lake(s.lake)
+    the_lake = open_lake(s.lake)
     docs = {"watch": read_status(the_lake), "scheduled": read_status(the_lake, SCHEDULED_PATH)}
     found = {k: d | {"age_seconds": round(age_seconds(d), 1)} for k, d in docs.items() if d}
     if not found:

@@ -31,6 +31,7 @@ from polit.cli.base import (
     err,
     fail,
     limiter,
+    open_lake,
     out,
     settings,
     take_lease,
@@ -92,7 +93,6 @@ def import_ndjson_cmd(
     Example: polit import ndjson pol_0616-1119_labeled.ndjson.zst -b pol
     """
     from polit.importers.ndjson import import_ndjson
-    from polit.lake.store import Lake
 
     s = settings(lake=lake)
     with _bar("posts") as bar:
@@ -103,7 +103,7 @@ def import_ndjson_cmd(
             rate = posts / max(time.perf_counter() - t0, 1e-9)
             bar.update(task, completed=done, total=total, count=posts, rate=rate)
 
-        report = import_ndjson(Lake(s.lake), files, board, workers or _cores(), progress=tick)
+        report = import_ndjson(open_lake(s.lake), files, board, workers or _cores(), progress=tick)
     _print(report, as_json)
 
 
@@ -125,7 +125,6 @@ def import_seed_cmd(
     Example: polit import seed-parquet exports/*.parquet
     """
     from polit.importers.seed_parquet import import_seed_parquet
-    from polit.lake.store import Lake
 
     s = settings(lake=lake)
     with _bar("posts") as bar:
@@ -136,7 +135,9 @@ def import_seed_cmd(
             rate = posts / max(time.perf_counter() - t0, 1e-9)
             bar.update(task, completed=done, total=total, count=posts, rate=rate)
 
-        report = import_seed_parquet(Lake(s.lake), files, board, workers or _cores(), progress=tick)
+        report = import_seed_parquet(
+            open_lake(s.lake), files, board, workers or _cores(), progress=tick
+        )
     _print(report, as_json)
 
 
@@ -180,12 +181,11 @@ def backfill(
     from polit.chan.client import ChanClient, ChanError
     from polit.crawl.backfill import BackfillReport
     from polit.crawl.backfill import backfill as run_backfill
-    from polit.lake.store import Lake
 
     s = settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board)
     reports: list[BackfillReport] = []
     failed: list[str] = []
-    the_lake = Lake(s.lake)
+    the_lake = open_lake(s.lake)
     with (
         _stop_signals() as stop,
         take_lease(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from polit.cli.base import LakeUrl, existing_lake, out, settings
+from polit.cli.base import LakeUrl, existing_lake, open_lake, out, settings
 
 app = typer.Typer(help="Inspect the Parquet lake and repair its state.", no_args_is_help=True)
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -60,10 +60,9 @@ def rebuild_state_cmd(
     Example: polit lake rebuild-state -b pol --lake ./data/lake
     """
     from polit.crawl.rebuild import rebuild_state
-    from polit.lake.store import Lake
 
     s = settings(lake=lake, boards=board)
-    reports = [rebuild_state(Lake(s.lake), b) for b in s.boards]
+    reports = [rebuild_state(open_lake(s.lake), b) for b in s.boards]
     if as_json:
         out.print_json(json.dumps([r.as_dict() for r in reports]))
         return

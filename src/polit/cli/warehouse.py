@@ -21,6 +21,7 @@ from polit.cli.base import (
     existing_lake,
     fail,
     limiter,
+    open_lake,
     out,
     settings,
     take_lease,
@@ -158,10 +159,9 @@ def run_all(
     from polit.chan.client import ChanClient
     from polit.crawl.crawler import crawl_once
     from polit.crawl.status import write_scheduled
-    from polit.lake.store import Lake
 
     s = settings(api_url=api_url, lake=lake, max_rps=max_rps, boards=board, warehouse=warehouse)
-    the_lake = Lake(s.lake)
+    the_lake = open_lake(s.lake)
     with (
         take_lease(
             the_lake, s.boards, "polit run"
@@ -193,7 +193,6 @@ def rebuild(
     the dbt models from scratch. The lake is not touched.
     Example: polit rebuild --lake ./data/lake --warehouse ./data/warehouse.duckdb --yes
     """
-    from polit.lake.store import Lake
     from polit.warehouse import open_warehouse
 
     s = settings(lake=lake, warehouse=warehouse)
@@ -202,7 +201,7 @@ def rebuild(
     with clear_errors():
         wh = open_warehouse(s.warehouse)
         try:
-            wh.reset(Lake(s.lake))
+            wh.reset(open_lake(s.lake))
         finally:
             wh.close()
         _load(s, batch_size)
@@ -224,7 +223,6 @@ def prune(
 
     Example: polit prune --older-than 30d --dry-run
     """
-    from polit.lake.store import Lake
     from polit.retention import parse_age
     from polit.retention import prune as run_prune
     from polit.warehouse import open_warehouse
@@ -238,7 +236,7 @@ def prune(
     with clear_errors():
         wh = open_warehouse(s.warehouse)
         try:
-            report = run_prune(Lake(s.lake), wh, age, dry_run=dry_run)
+            report = run_prune(open_lake(s.lake), wh, age, dry_run=dry_run)
         finally:
             wh.close()
     if as_json:
