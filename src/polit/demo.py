@@ -11,14 +11,13 @@ from rich.progress import Progress
 
 from polit.chan.client import ChanClient
 from polit.config import Settings
-from polit.crawl.crawler import crawl_once
+from polit.crawl.crawler import CycleReport, crawl_once
 from polit.lake.stats import lake_stats
 from polit.lake.store import Lake
+from polit.pipeline import Hooks, run_pipeline
 from polit.replay.server import ReplayServer
 from polit.replay.simulate import simulate
 from polit.replay.visible import visible
-from polit.transform import transform
-from polit.warehouse import load_lake, open_warehouse
 
 
 def run_demo(
@@ -35,46 +34,41 @@ def run_demo(
     lake_dir = workdir / "lake"
     shutil.rmtree(lake_dir, ignore_errors=True)  # the replay restarts at snapshot 0
     lake = Lake(str(lake_dir))
-    with ReplayServer(recording) as server:
-        snapshots = len(server.recording)
-        console.print(
-            f"[bold]2/4[/] replaying {snapshots} snapshots at {server.url}, crawling each"
-        )
-        settings = Settings(api_url=server.url, lake=str(lake_dir), max_rps=0)
-        totals = {"requests": 0, "new_posts": 0, "deleted_posts": 0, "archived_threads": 0}
-        with ChanClient(settings) as client, Progress(console=console, transient=True) as bar:
-            task = bar.add_task("crawling", total=snapshots)
-            for i in range(snapshots):
-                reports = crawl_once(client, lake, settings.boards)
-                for report in reports:
-                    for key in totals:
-                        totals[key] += getattr(report, key)
-                bar.advance(task)
-                if i + 1 < snapshots:
-                    server.next()
-        console.print("    " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in totals.items()))
-    stats = lake_stats(lake)
-    console.print(f"[bold]3/4[/] lake {lake_dir}:")
-    console.print(
-        f"    {stats.distinct_posts:,} posts ({stats.deleted_posts:,} deleted) in "
-        f"{stats.distinct_threads:,} threads ({stats.archived_threads:,} archived, "
-        f"{stats.deleted_threads:,} deleted); {stats.posts.files + stats.threads.files} files, "
-        f"{stats.posts.bytes + stats.threads.bytes:,} bytes"
-    )
-    console.print(f"    inspect it with: polit lake stats --lake {lake_dir}")
     warehouse_path = workdir / "warehouse.duckdb"
     warehouse_path.unlink(missing_ok=True)  # rebuilt with the lake
-    console.print(f"[bold]4/4[/] loading and transforming into {warehouse_path} (dbt build)")
-    warehouse = open_warehouse(str(warehouse_path))
-    try:
-        loaded = load_lake(lake, warehouse)
-    finally:
-        warehouse.close()
-    console.print(f"    {loaded.summary()}")
+
+    def crawl() -> list[CycleReport]:
+        """Every snapshot of the replayed board, crawled in turn."""
+        with ReplayServer(recording) as server:
+            snapshots = len(server.recording)
+            console.print(
+                f"[bold]2/4[/] replaying {snapshots} snapshots at {server.url}, crawling each"
+            )
+            settings = Settings(api_url=server.url, lake=str(lake_dir), max_rps=0)
+            reports: list[CycleReport] = []
+            with ChanClient(settings) as client, Progress(console=console, transient=True) as bar:
+                task = bar.add_task("crawling", total=snapshots)
+                for i in range(snapshots):
+                    reports += crawl_once(client, lake, settings.boards)
+                    bar.advance(task)
+                    if i + 1 < snapshots:
+                        server.next()
+        return reports
+
+    def crawled(reports: list[CycleReport]) -> None:
+        totals = {k: sum(getattr(r, k) for r in reports) for k in TOTALS}
+        console.print("    " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in totals.items()))
+        describe_lake(lake, lake_dir, console)
+        console.print(f"[bold]4/4[/] loading and transforming into {warehouse_path} (dbt build)")
+
+    hooks = Hooks(
+        crawled=crawled,
+        loaded=lambda report: console.print(f"    {report.summary()}"),
+        built=lambda report: console.print(f"    {report.summary()}"),
+    )
     # a short board: trending compares its last hour with the four before
     trend = {"trend_recent_hours": 1, "trend_baseline_hours": 4}
-    built = transform(str(warehouse_path), quiet=True, dbt_vars=trend)
-    console.print(f"    {built.summary()}")
+    run_pipeline(lake, str(warehouse_path), crawl, dbt_vars=trend, hooks=hooks)
     for line in headline_counts(warehouse_path):
         console.print(f"    {line}")
     for line in completeness(recording, warehouse_path):
@@ -88,6 +82,21 @@ def run_demo(
         f"[bold]dashboard[/] polit dashboard --warehouse {warehouse_path}  "
         "(then http://127.0.0.1:8501)"
     )
+
+
+TOTALS = ("requests", "new_posts", "deleted_posts", "archived_threads")
+
+
+def describe_lake(lake: Lake, lake_dir: Path, console: Console) -> None:
+    stats = lake_stats(lake)
+    console.print(f"[bold]3/4[/] lake {lake_dir}:")
+    console.print(
+        f"    {stats.distinct_posts:,} posts ({stats.deleted_posts:,} deleted) in "
+        f"{stats.distinct_threads:,} threads ({stats.archived_threads:,} archived, "
+        f"{stats.deleted_threads:,} deleted); {stats.posts.files + stats.threads.files} files, "
+        f"{stats.posts.bytes + stats.threads.bytes:,} bytes"
+    )
+    console.print(f"    inspect it with: polit lake stats --lake {lake_dir}")
 
 
 def write_demo_report(warehouse_path: Path, out: Path) -> Path:
