@@ -119,7 +119,7 @@ def create_search_index(project: str, dataset: str, location: str | None = None)
     from google.cloud import bigquery
 
     ddl = search_index_ddl(f"{project}.{dataset}.posts")
-    where = {"location": location} if location else {}  # unset: the dataset's own
+    where: dict[str, Any] = {"location": location} if location else {}  # unset: its own
     client = bigquery.Client(project=project, **where)
     try:
         client.query(ddl).result()

@@ -256,7 +256,7 @@ class BigQueryReader:
         self.url = url
         self.project, self.dataset = project, dataset
         self.dialect: Dialect = BigQueryDialect(project, dataset)
-        where = {"location": location} if location else {}  # unset: the dataset's own
+        where: dict[str, Any] = {"location": location} if location else {}  # unset: its own
         self.client = bigquery.Client(project=project, **where)
 
     def _config(self, sql: str, params: Mapping[str, Any] | None, **kw: Any) -> Any:
