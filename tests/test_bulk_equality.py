@@ -251,11 +251,12 @@ def mixed_orders() -> list[Any]:
         lines = plain + odd
         random.Random(seed).shuffle(lines)
         shuffled.append(pytest.param(lines, len(plain), id=f"shuffled-{seed}"))
-    chunked = [*plain[:50], [b for r, b, _ in ROUTES if r == "chunk"][0], *odd, *plain[50:]]
+    chunked = [*plain[:50], next(b for r, b, _ in ROUTES if r == "chunk"), *odd, *plain[50:]]
+    interleaved = [x for pair in zip(plain, odd * 30, strict=False) for x in pair]
     return [
         pytest.param(odd + plain, len(plain), id="odd-first"),
         pytest.param(plain + odd, len(plain), id="odd-last"),
-        pytest.param([x for pair in zip(plain, odd * 30) for x in pair], len(plain), id="zip"),
+        pytest.param(interleaved, len(plain), id="interleaved"),
         *shuffled,
         pytest.param(chunked, 0, id="one-line-sends-the-chunk"),
     ]

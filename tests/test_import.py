@@ -150,12 +150,14 @@ def test_reimports_and_an_overlapping_import_keep_each_post_once(both):
     assert_each_post_once(both.imp, both.once)
 
 
+FIRST = "SELECT min(post_id) FROM posts"
+
+
 def test_the_once_check_catches_a_doubled_changed_or_lost_post(both, tmp_path):
     for name, sql, why in (
         ("doubled", "INSERT INTO posts SELECT * FROM posts LIMIT 1", "1 duplicate rows"),
-        ("changed", "UPDATE posts SET comment = 'x' WHERE post_id = (SELECT min(post_id) "
-                    "FROM posts)", "differ"),  # fmt: skip
-        ("lost", "DELETE FROM posts WHERE post_id = (SELECT max(post_id) FROM posts)", "posts,"),
+        ("changed", f"UPDATE posts SET comment = 'x' WHERE post_id = ({FIRST})", "differ"),
+        ("lost", f"DELETE FROM posts WHERE post_id = ({FIRST})", "posts,"),
     ):
         copy = tmp_path / f"{name}.duckdb"
         shutil.copy(both.imp, copy)

@@ -7,8 +7,9 @@ chunk its own Parquet file, so both cores of a small machine work.
 
 Plain lines go through the columnar bulk path (`polit.lake.bulk`), the others through
 `parse_thread`; `IngestReport.bulk_threads` counts the first. A body may be a `Line` of an
-input file: the worker decodes and checks it (once: the reader only splits lines), and a line that is not a thread body comes back in `skipped` as
-`file:line: why`, for the caller to log and count.
+input file: the worker decodes and checks it (once: the reader only splits lines), and a line
+that is not a thread body comes back in `skipped` as `file:line: why`, for the caller to log
+and count.
 """
 
 from __future__ import annotations
