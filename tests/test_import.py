@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -85,15 +86,21 @@ def both(tmp_path_factory) -> SimpleNamespace:
                                       str(SEED), "--out", str(dataset)])  # fmt: skip
     assert result.exit_code == 0, result.output
 
-    # import side: import, load, build; the same file again, load, build (incremental)
-    imp_lake, imp_wh = tmp / "imp_lake", tmp / "imp.duckdb"
-    counts = []
-    for _ in range(2):
-        result = CliRunner().invoke(app, ["import", "ndjson", str(dataset), "--lake",
-                                          str(imp_lake), "--workers", "2"])  # fmt: skip
-        assert result.exit_code == 0, result.output
+    # import side: import, load, build (a copy of that warehouse is the single import's);
+    # the same file again and its middle half (overlapping), load, build (incremental)
+    imp_lake, imp_wh, once_wh = tmp / "imp_lake", tmp / "imp.duckdb", tmp / "once.duckdb"
+    with gzip.open(dataset) as f:
+        lines = f.readlines()
+    half = tmp / "half.ndjson"
+    half.write_bytes(b"".join(lines[len(lines) // 4 : 3 * len(lines) // 4]))
+    for inputs in ([dataset], [dataset, half]):
+        for path in inputs:  # one run each
+            result = CliRunner().invoke(app, ["import", "ndjson", str(path), "--lake",
+                                              str(imp_lake), "--workers", "2"])  # fmt: skip
+            assert result.exit_code == 0, result.output
         load_and_build(imp_lake, imp_wh, tmp / "dbt_imp")
-        counts.append(query(imp_wh, "SELECT count(*), count(DISTINCT post_id) FROM posts")[0])
+        if not once_wh.exists():
+            shutil.copy(imp_wh, once_wh)
 
     # crawl side: the same threads served by the replay server, crawled once
     rec = write_recording(tmp / "rec", [{b["posts"][0]["no"]: b["posts"]
@@ -106,8 +113,8 @@ def both(tmp_path_factory) -> SimpleNamespace:
     assert not report.errors and report.threads_fetched > 50
     rewritten = drop_score_columns(crawl_lake)  # lake files from before the score columns
     load_and_build(crawl_lake, crawl_wh, tmp / "dbt_crawl")
-    return SimpleNamespace(dataset=dataset, imp_lake=imp_lake, imp=imp_wh, crawl=crawl_wh,
-                           counts=counts, rewritten=rewritten)  # fmt: skip
+    return SimpleNamespace(dataset=dataset, half=half, imp_lake=imp_lake, imp=imp_wh,
+                           once=once_wh, crawl=crawl_wh, rewritten=rewritten)  # fmt: skip
 
 
 def test_import_gives_the_same_posts_and_threads_as_a_crawl(both):
@@ -121,11 +128,44 @@ def test_import_gives_the_same_posts_and_threads_as_a_crawl(both):
     assert n == sum(len(b["posts"]) for b in iter_bodies(both.dataset))
 
 
-def test_reimporting_the_same_file_duplicates_no_post(both):
-    (n1, d1), (n2, d2) = both.counts
-    assert n1 == d1 == n2 == d2  # the second import merged onto the same rows
+# -- re-imports: each post once in `posts` ---------------------------------------------------
+def assert_each_post_once(warehouse: Path, reference: Path) -> None:
+    """`posts` holds each (board, post_id) once, row for row the reference's content."""
+    ((n, distinct),) = query(warehouse, "SELECT count(*), count(DISTINCT (board, post_id)) "
+                                        "FROM posts")  # fmt: skip
+    assert n == distinct, f"{n - distinct} duplicate rows in posts"
+    sql = f"SELECT {POST_COLUMNS} FROM posts ORDER BY board, post_id"
+    got, want = query(warehouse, sql), query(reference, sql)
+    assert len(got) == len(want), f"{len(got)} posts, the reference has {len(want)}"
+    assert got == want, "posts differ from the reference's"
+
+
+def test_reimports_and_an_overlapping_import_keep_each_post_once(both):
+    posts = sum(len(b["posts"]) for b in iter_bodies(both.dataset))
+    overlap = sum(len(b["posts"]) for b in iter_bodies(both.half))
+    assert 0 < overlap < posts
     raw = query(both.imp, "SELECT count(*), count(DISTINCT run_id) FROM raw.posts")[0]
-    assert raw == (2 * n1, 2)  # the lake is at-least-once: both runs' rows are there
+    assert raw == (2 * posts + overlap, 3)  # the lake is at-least-once: every run's rows
+    assert query(both.once, "SELECT count(*) FROM posts")[0][0] == posts
+    assert_each_post_once(both.imp, both.once)
+
+
+FIRST = "SELECT min(post_id) FROM posts"
+
+
+def test_the_once_check_catches_a_doubled_changed_or_lost_post(both, tmp_path):
+    for name, sql, why in (
+        ("doubled", "INSERT INTO posts SELECT * FROM posts LIMIT 1", "1 duplicate rows"),
+        ("changed", f"UPDATE posts SET comment = 'x' WHERE post_id = ({FIRST})", "differ"),
+        ("lost", f"DELETE FROM posts WHERE post_id = ({FIRST})", "posts,"),
+    ):
+        copy = tmp_path / f"{name}.duckdb"
+        shutil.copy(both.imp, copy)
+        con = duckdb.connect(str(copy))
+        con.execute(sql)
+        con.close()
+        with pytest.raises(AssertionError, match=why):
+            assert_each_post_once(copy, both.once)
 
 
 def test_scores_reach_the_raw_table_and_old_files_still_load(both):

@@ -12,7 +12,10 @@ import time
 
 import pyarrow.compute as pc
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
+from polit.cli import app
 from polit.lake.stats import latest_posts
 from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
@@ -20,6 +23,18 @@ from tests.helpers.lake_files import assert_every_visible_file_is_whole
 from tests.helpers.replay_helpers import replay_crawl, trimmed_recording
 
 TRIALS = 20
+
+
+def polit(env: dict[str, str], *args: str) -> Result:
+    """`polit ARGS` in this process (no interpreter start-up, about 2.5 s a run): the SIGTERM
+    trials need their own process, the rest do not. `watch` installs signal handlers; the
+    test process gets its own back."""
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return CliRunner().invoke(app, list(args), env=env)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def _latest(lake_dir):
@@ -58,9 +73,8 @@ def test_sigterm_mid_cycle_exits_cleanly_and_loses_nothing(recording, tmp_path):
             assert "stopped after" in out
             assert_every_visible_file_is_whole(lake_dir)
         # one uninterrupted cycle at the last snapshot completes the capture
-        done = subprocess.run([*cmd[:4], "watch", "--cycles", "1"], env=env, timeout=120,
-                              capture_output=True, text=True)  # fmt: skip
-        assert done.returncode == 0, done.stderr
+        done = polit(env, "-q", "watch", "--cycles", "1")
+        assert done.exit_code == 0, done.output
     assert _latest(lake_dir) == _latest(tmp_path / "reference")
 
 
@@ -70,20 +84,18 @@ def test_status_reads_the_heartbeat(recording, tmp_path):
     with ReplayServer(rec) as srv:
         env = {**os.environ, "POLIT_API_URL": srv.url, "POLIT_LAKE": str(lake_dir),
                "POLIT_MAX_RPS": "0"}  # fmt: skip
-        base = [sys.executable, "-m", "polit"]
-        none = subprocess.run([*base, "status"], env=env, capture_output=True, text=True)
-        assert none.returncode == 1 and "no heartbeat" in none.stderr
-        subprocess.run([*base, "-q", "watch", "--cycles", "2", "--interval", "0"], env=env,
-                       check=True, capture_output=True, timeout=120)  # fmt: skip
-        proc = subprocess.run([*base, "status", "--json"], env=env, capture_output=True,
-                              text=True, check=True)  # fmt: skip
+        none = polit(env, "status")
+        assert none.exit_code == 1 and "no heartbeat" in none.stderr
+        cycles = polit(env, "-q", "watch", "--cycles", "2", "--interval", "0")
+        assert cycles.exit_code == 0, cycles.output
+        proc = polit(env, "status", "--json")
+        assert proc.exit_code == 0, proc.output
         doc = json.loads(proc.stdout)
         assert doc["cycles"] == 2 and doc["new_posts"] > 10_000
         assert doc["share_304"] > 0  # the second cycle is answered 304
         assert doc["posts_per_minute"] > 0 and doc["lag_seconds"] >= 0
-        stale = subprocess.run([*base, "status", "--max-age", "0"], env=env,
-                               capture_output=True, text=True)  # fmt: skip
-        assert stale.returncode == 1 and "old" in stale.stderr
+        stale = polit(env, "status", "--max-age", "0")
+        assert stale.exit_code == 1 and "old" in stale.stderr
 
 
 def test_heartbeat_is_written_at_most_every_heartbeat_seconds(recording, tmp_path, monkeypatch):

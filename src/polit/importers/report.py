@@ -18,6 +18,7 @@ class ImportReport:
     board: str
     inputs: int = 0  # files read
     threads: int = 0  # thread bodies written
+    bulk_threads: int = 0  # of them, those the columnar bulk path read (the rest: parse_thread)
     posts: int = 0  # post rows written
     malformed: int = 0  # input lines or rows skipped, each logged with file:line
     lake_files: list[str] = field(default_factory=list)
@@ -26,6 +27,7 @@ class ImportReport:
 
     def add(self, part: IngestReport) -> None:
         self.threads += part.threads
+        self.bulk_threads += part.bulk_threads
         self.posts += part.posts
         self.lake_files += part.files
         self.problems += part.problems

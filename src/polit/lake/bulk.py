@@ -6,9 +6,12 @@ builds the API columns, Arrow's string kernels turn comments into text, and Pyth
 only what needs each post as a Python object: the checks, the version hash and `extra`, with
 the same functions `normalize_post` uses (`bulk_fields`). So the rules stay one set:
 
-- a line whose posts are not all plain (wrong types, values beyond int64, a body orjson
-  refuses, anything that gives a note or a repair) is not taken here: the caller sends it
-  through `parse_thread`, as before;
+- a line whose posts are not all plain (values beyond int64, a body orjson refuses, fields
+  named like polit's columns, anything that gives a note) is not taken here: the caller sends
+  it through `parse_thread`, as before;
+- a value Arrow's reader refuses or reads otherwise than orjson (a wrong type in a known
+  field, a repeated key, a score of 1e300 or more) makes `Plain.table` give None, and the
+  caller sends the whole chunk through `parse_thread`;
 - a comment whose text the kernels cannot make exactly as `parse_com` would (an entity
   other than &gt; &lt; &quot; &#039; &amp;, a line break other than `<br>`, a `<` left
   after the tags) is parsed by `parse_com` itself; quotes and URLs are `parse_com`'s own

@@ -5,9 +5,11 @@ every post of every body becomes one row. Parsing is the same `parse_thread` the
 uses. With `workers > 1`, chunks of bodies are parsed and written by a process pool, each
 chunk its own Parquet file, so both cores of a small machine work.
 
-A body may be a `Line` of an input file: the worker decodes and checks it (once: the reader
-only splits lines), and a line that is not a thread body comes back in `skipped` as
-`file:line: why`, for the caller to log and count.
+Plain lines go through the columnar bulk path (`polit.lake.bulk`), the others through
+`parse_thread`; `IngestReport.bulk_threads` counts the first. A body may be a `Line` of an
+input file: the worker decodes and checks it (once: the reader only splits lines), and a line
+that is not a thread body comes back in `skipped` as `file:line: why`, for the caller to log
+and count.
 """
 
 from __future__ import annotations
@@ -45,12 +47,16 @@ class Line(NamedTuple):
 
 
 Body = bytes | dict[str, Any] | Line
+# a chunk's lines in input order, in runs: posts the bulk path took (a count), or bodies for
+# parse_thread (each with its decoded JSON, or None when parse_thread is to say what is wrong)
+Runs = list[int | list[tuple[Body, Any]]]
 
 
 @dataclass
 class IngestReport:
     posts: int = 0
     threads: int = 0
+    bulk_threads: int = 0  # of `threads`, those the bulk path read; the rest: parse_thread
     files: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "file:line: why", lines not written
@@ -59,6 +65,7 @@ class IngestReport:
     def add(self, other: IngestReport) -> None:
         self.posts += other.posts
         self.threads += other.threads
+        self.bulk_threads += other.bulk_threads
         self.files += other.files
         self.problems += other.problems
         self.skipped += other.skipped
@@ -178,25 +185,63 @@ def _ingest_chunk(
 def _parse_and_write(
     lake_url: str, board: str, chunk: list[Body], run_id: str, n: int, observed_at: datetime
 ) -> IngestReport:
+    """Plain lines through the bulk path, the others through `parse_thread`; the rows are
+    written in the order of the lines, as the crawler writes them (among rows of one file,
+    the later is the newer)."""
     report = IngestReport()
-    buf = RowBuffer(POSTS, repair=repair_logged)
     plain = Plain()
-    bodies: list[tuple[Body, Any]] = []  # (body, its decoded JSON or None) for parse_thread
+    runs: Runs = []
     for body in chunk:
         raw = body.data if isinstance(body, Line) else body
         decoded = decode(raw) if isinstance(raw, bytes) else None
         thread_no = _thread_no(decoded) if body_problem(decoded) is None else None
-        if thread_no is None:  # not a plain thread body: parse_thread says what is wrong
-            bodies.append((body, None))
-        elif not plain.add(raw, decoded, thread_no):  # type: ignore[arg-type]
-            bodies.append((body, decoded))
+        taken = len(plain)
+        if thread_no is not None and plain.add(raw, decoded, thread_no):  # type: ignore[arg-type]
+            _add_posts(runs, len(plain) - taken)
+        else:  # not plain; decoded None when not a thread body: parse_thread says what is wrong
+            _add_body(runs, (body, decoded if thread_no is not None else None))
     table = plain.table(board, run_id, observed_at)
     if table is None:  # Arrow's reader disagreed with orjson on some line: parse them all
         table = POSTS.empty_table()
-        bodies = [(body, None) for body in chunk]
+        runs = [[(body, None) for body in chunk]]
     else:
         report.threads += len(plain.lines)
+        report.bulk_threads += len(plain.lines)
         report.posts += len(table)
+    parts, at = [], 0
+    for run in runs:
+        if isinstance(run, int):
+            parts.append(table.slice(at, run))
+            at += run
+        else:
+            parts.append(_parse_bodies(board, run, run_id, observed_at, report))
+    table = pa.concat_tables(parts) if parts else table
+    if len(table):
+        lake = Lake(lake_url)
+        report.files.append(lake.write_table("posts", board, table, observed_at,
+                                             f"{run_id}-{n}"))  # fmt: skip
+    return report
+
+
+def _add_posts(runs: Runs, n: int) -> None:
+    if runs and isinstance(runs[-1], int):
+        runs[-1] += n
+    else:
+        runs.append(n)
+
+
+def _add_body(runs: Runs, body: tuple[Body, Any]) -> None:
+    if not runs or isinstance(runs[-1], int):
+        runs.append([])
+    runs[-1].append(body)  # type: ignore[union-attr]
+
+
+def _parse_bodies(
+    board: str, bodies: list[tuple[Body, Any]], run_id: str, observed_at: datetime,
+    report: IngestReport,
+) -> pa.Table:  # fmt: skip
+    """The rows `parse_thread` makes of these bodies; what it finds goes to `report`."""
+    buf = RowBuffer(POSTS, repair=repair_logged)
     for body, decoded in bodies:
         data: Any = body if decoded is None else decoded
         if isinstance(body, Line) and decoded is None:
@@ -223,13 +268,7 @@ def _parse_and_write(
             buf.add(post)
         report.threads += 1
         report.posts += len(parsed.posts)
-    if len(buf):
-        table = pa.concat_tables([table, buf.to_table()])
-    if len(table):
-        lake = Lake(lake_url)
-        report.files.append(lake.write_table("posts", board, table, observed_at,
-                                             f"{run_id}-{n}"))  # fmt: skip
-    return report
+    return buf.to_table() if len(buf) else POSTS.empty_table()
 
 
 def _thread_no(data: Any) -> int | None:
