@@ -15,10 +15,10 @@ FROM uv AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 RUN uv venv --python /usr/local/bin/python3.11 /opt/polit \
-    && VIRTUAL_ENV=/opt/polit uv pip install --no-cache --require-hashes \
+    && VIRTUAL_ENV=/opt/polit uv pip install --no-cache --compile-bytecode --require-hashes \
         -r pyproject.toml -c /tmp/requirements.lock
 COPY src ./src
-RUN VIRTUAL_ENV=/opt/polit uv pip install --no-cache --no-deps --strict \
+RUN VIRTUAL_ENV=/opt/polit uv pip install --no-cache --compile-bytecode --no-deps --strict \
         --build-constraints /tmp/requirements.lock --require-build-hashes .
 
 # Mage pins versions dbt cannot share (click<8.2, pandas<3), so it gets its own virtualenv;
@@ -26,7 +26,7 @@ RUN VIRTUAL_ENV=/opt/polit uv pip install --no-cache --no-deps --strict \
 FROM uv AS mage
 COPY mage/requirements.lock /tmp/mage-requirements.lock
 RUN uv venv --python /usr/local/bin/python3.11 /opt/mage-venv \
-    && VIRTUAL_ENV=/opt/mage-venv uv pip sync --no-cache --require-hashes \
+    && VIRTUAL_ENV=/opt/mage-venv uv pip sync --no-cache --compile-bytecode --require-hashes \
         /tmp/mage-requirements.lock
 
 FROM python:3.11.7-slim-bookworm
