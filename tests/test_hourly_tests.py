@@ -52,7 +52,7 @@ def _bad_thread_activity(path: Path, shift: str) -> None:
     """Three rows of thread_activity, `shift` from its newest loaded_at: a null end_state, an
     end_state not accepted, a duplicate key."""
     con = duckdb.connect(str(path))
-    newest = f"(SELECT max(loaded_at) FROM thread_activity) + INTERVAL {shift}"
+    newest = f"(SELECT max(loaded_at) FROM thread_activity) + INTERVAL '{shift}'"
     row = "SELECT * REPLACE ({} AS thread_id, {} AS end_state, " + newest + " AS loaded_at)"
     for thread_id, end_state in (("-1", "NULL"), ("-2", "'bogus'"), ("-3", "end_state")):
         bad = row.format(thread_id, end_state)
@@ -93,7 +93,7 @@ def test_hourly_run_tests_once_per_model_and_names_the_failed_checks(base, tmp_p
     assert not set(folded) & on_their_own and set(folded.values()) == {1}
     assert set(CHECKS) <= set(folded)
 
-    _bad_thread_activity(path, "1 HOUR")  # rows past the cursor: what a build changed
+    _bad_thread_activity(path, "1 hour")  # rows past the cursor: what a build changed
     with pytest.raises(DbtError) as failed:
         transform(str(path), workdir=work, quiet=True)
     message = str(failed.value)
@@ -103,7 +103,7 @@ def test_hourly_run_tests_once_per_model_and_names_the_failed_checks(base, tmp_p
 
 def test_old_bad_rows_are_not_tested_hourly_but_by_full_tests(base, tmp_path):
     path, work = _copy(base, tmp_path), tmp_path / "dbt"
-    _bad_thread_activity(path, "-1 DAY")  # rows no build changed lately
+    _bad_thread_activity(path, "-1 day")  # rows no build changed lately
     report = transform(str(path), workdir=work, quiet=True)
     assert "changed_rows_valid_thread_activity_" in _tests_run(report)
     with pytest.raises(DbtError) as failed:
