@@ -180,6 +180,7 @@ def describe_failure(args: Sequence[str], result: Any) -> str:
 # The tests an hourly build folds into one `changed_rows_valid` test per incremental model
 # (dbt/macros/tests.sql, changed_rows_folded_kinds: the same list): these kinds, with
 # severity error, on an incremental model. Any other test runs on its own.
+COMBINED_TEST = "changed_rows_valid"
 FOLDED_TESTS = ("not_null", "unique", "accepted_values", "unique_combination_of_columns")
 
 
@@ -187,7 +188,7 @@ def excluded_tests(hourly: bool) -> list[str]:
     """dbt `--exclude` selectors: hourly, the tests folded into changed_rows_valid; else
     changed_rows_valid itself (every test runs on its own)."""
     if not hourly:
-        return ["test_name:changed_rows_valid"]
+        return [f"test_name:{COMBINED_TEST}"]
     folded = "resource_type:test,config.severity:error,config.materialized:incremental+1"
     return [f"{folded},test_name:{kind}" for kind in FOLDED_TESTS]
 
