@@ -431,11 +431,15 @@ def test_hourly_runs_test_each_incremental_model_in_one_query(project) -> None:
         w = project_costs(project, models, sizes, 24, a.age_days, 10 * MIB,  # type: ignore[arg-type]
                           full_tests=full_tests)  # fmt: skip
         tests = [q for n in w.nodes for q in n.tests if q.part == ""]
-        return [q.name for q in tests], sum(q.billed_bytes for n in w.nodes for q in n.tests) / w.runs
+        return [q.name for q in tests], sum(
+            q.billed_bytes for n in w.nodes for q in n.tests
+        ) / w.runs
 
     incremental = {m for m, d in project.models.items() if d.materialized == "incremental"}
     combined = {t.node for t in project.tests if t.kind == "changed_rows_valid"}
-    assert combined == {t.node for t in project.tests if t.kind != "changed_rows_valid"} & incremental
+    assert (
+        combined == {t.node for t in project.tests if t.kind != "changed_rows_valid"} & incremental
+    )
     hourly, hourly_bytes = run(False)
     full, full_bytes = run(True)
     on_their_own = [t.name for t in project.tests if t.node not in combined

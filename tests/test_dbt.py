@@ -372,19 +372,26 @@ def test_bigquery_hourly_tests_compile_with_literal_partition_filters(bigquery_c
     )
     manifest = json.loads((bq_work / "target" / "manifest.json").read_text())
     nodes = manifest["nodes"].values()
-    partitioned = {n["alias"]: n["config"]["partition_by"]["field"] for n in nodes
-                   if n["resource_type"] == "model" and n["config"].get("partition_by")}  # fmt: skip
-    assert len(compiled) >= 16 and {"changed_rows_valid_posts_", "changed_rows_valid_threads_"} <= set(compiled)
+    models = [n for n in nodes if n["resource_type"] == "model"]
+    partitioned = {n["alias"]: n["config"]["partition_by"]["field"] for n in models
+                   if n["config"].get("partition_by")}  # fmt: skip
+    assert len(compiled) >= 16
+    assert {"changed_rows_valid_posts_", "changed_rows_valid_threads_"} <= set(compiled)
     fail_calc = {n["config"]["fail_calc"] for n in nodes if n["name"] in compiled}
     assert len(fail_calc) == 1
     for name, sql in compiled.items():
         # as dbt's test materialization runs it: the fail_calc over the test's rows
-        sqlglot.parse_one(f"select {next(iter(fail_calc))} as failures from ({sql}) as t", read="bigquery")
+        sqlglot.parse_one(
+            f"select {next(iter(fail_calc))} as failures from ({sql}) as t", read="bigquery"
+        )
         assert not DUCKDB_ONLY.search(sql), f"{name}: DuckDB SQL in the BigQuery build"
         assert "loaded_at > timestamp('2026-01-02 03:04:05.000000+00')" in sql, name
     found = {name: partition_filter_violations(sql, partitioned) for name, sql in compiled.items()}
     assert {name: v for name, v in found.items() if v} == {}
-    assert "post_datetime >= timestamp('2025-12-31 00:00:00+00')" in compiled["changed_rows_valid_posts_"]
+    assert (
+        "post_datetime >= timestamp('2025-12-31 00:00:00+00')"
+        in compiled["changed_rows_valid_posts_"]
+    )
     # one read of the previous cursor per combined test, nothing else
     assert len([q for q in queries if "polit_cursors" in q]) == len(compiled) == len(queries)
 

@@ -66,8 +66,8 @@ def _tests_run(report) -> set[str]:
 
 
 def _incremental(manifest: dict) -> set[str]:
-    return {n["unique_id"] for n in manifest["nodes"].values()
-            if n["resource_type"] == "model" and n["config"]["materialized"] == "incremental"}  # fmt: skip
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    return {n["unique_id"] for n in models if n["config"]["materialized"] == "incremental"}
 
 
 def test_hourly_run_tests_once_per_model_and_names_the_failed_checks(base, tmp_path):
@@ -125,7 +125,8 @@ def test_a_test_the_combined_one_cannot_fold_in_runs_on_its_own(tmp_path, monkey
     text = marts.read_text()
     anchor = "        description: The thread's number (its OP's post_id); with board, the key.\n"
     assert anchor + "        data_tests: [not_null]\n" in text
-    tests = "        data_tests:\n          - positive\n          - not_null: {config: {severity: warn}}\n"
+    tests = ("        data_tests:\n          - positive\n"
+             "          - not_null: {config: {severity: warn}}\n")  # fmt: skip
     marts.write_text(text.replace(anchor + "        data_tests: [not_null]\n", anchor + tests, 1))
     monkeypatch.setenv("POLIT_DBT_PROJECT", str(project))
     url = "duckdb:///" + str(tmp_path / "w.duckdb")
