@@ -65,32 +65,39 @@ def _tests_run(report) -> set[str]:
     return {u.split(".")[2] for u in report.statuses if u.startswith("test.")}
 
 
-def _incremental(manifest: dict) -> set[str]:
+def _near_incremental(manifest: dict) -> set[str]:
+    """Incremental models and the models reading one: their tests are folded in hourly."""
     models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
-    return {n["unique_id"] for n in models if n["config"]["materialized"] == "incremental"}
+    incremental = {n["unique_id"] for n in models if n["config"]["materialized"] == "incremental"}
+    return {
+        n["unique_id"] for n in models if incremental & {n["unique_id"], *n["depends_on"]["nodes"]}
+    }
 
 
 def test_hourly_run_tests_once_per_model_and_names_the_failed_checks(base, tmp_path):
     path, work = _copy(base, tmp_path), tmp_path / "dbt"
     report = transform(str(path), workdir=work, quiet=True)
-    incremental = _incremental(base.manifest)
+    near = _near_incremental(base.manifest)
     tests = [n for n in base.manifest["nodes"].values() if n["resource_type"] == "test"]
-    of_incremental = {n["name"] for n in tests if n["attached_node"] in incremental}
+    names = {n["name"] for n in tests}
     combined = {n["name"] for n in tests if n["test_metadata"]["name"] == "changed_rows_valid"}
-    # one combined test per incremental model with tests, plus the tests it cannot fold in
-    # (relationships_on_columns: its parent, threads, is built after posts' tests)
-    assert len(combined) == len({n["attached_node"] for n in tests} & incremental) >= 16
-    on_their_own = _tests_run(report) & of_incremental - combined
-    assert {n.split("_posts_")[0] for n in on_their_own} == {"relationships_on_columns"}
-    assert len(_tests_run(report) & of_incremental) == len(combined) + len(on_their_own)
-    # each test of an incremental model runs hourly exactly once: on its own or folded in
-    folded = {}
+    run = _tests_run(report)
+    on_their_own = run - combined
+    # every test runs hourly exactly once: on its own or folded into one combined test
+    folded: dict[str, int] = {}
     for sql in (work / "target" / "run").rglob("changed_rows_valid_*.sql"):
-        for name in of_incremental - combined:
+        for name in names - combined:
             if f"'{name}' as failed_check" in sql.read_text():
                 folded[name] = folded.get(name, 0) + 1
-    assert set(folded) | on_their_own == of_incremental - combined
+    assert combined <= run and set(folded) | on_their_own == names - combined
     assert not set(folded) & on_their_own and set(folded.values()) == {1}
+    # one combined test per incremental model (or model reading one) with tests, plus the
+    # tests it cannot fold in (relationships_on_columns: its parent, threads, is built after
+    # posts' tests)
+    assert len(combined) == len({n["attached_node"] for n in tests} & near) >= 17
+    of_near = {n["name"] for n in tests if n["attached_node"] in near}
+    assert {n.split("_posts_")[0] for n in on_their_own & of_near} == {"relationships_on_columns"}
+    assert len(run & of_near) == len(combined) + 1
     assert set(CHECKS) <= set(folded)
 
     _bad_thread_activity(path, "1 hour")  # rows past the cursor: what a build changed

@@ -91,7 +91,8 @@
     that it folds in, as one `select failed_check, failures` per test, over `rows` (the
     model's changed rows), keeping the failed ones. It folds in the tests polit transform
     leaves out of hourly builds (polit.transform.runner.FOLDED_TESTS, same list: kinds of
-    test with severity error on an incremental model); any other test runs on its own. -#}
+    test with severity error on an incremental model or a model reading one, each of which
+    declares changed_rows_valid); any other test runs on its own. -#}
 {% macro changed_rows_folded_kinds() -%}
     {{ return(['not_null', 'unique', 'accepted_values', 'unique_combination_of_columns']) }}
 {%- endmacro %}

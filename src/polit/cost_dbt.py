@@ -363,9 +363,10 @@ def _whole(read: Read) -> Read:
 
 
 def run_tests(project: DbtProject, full_tests: bool = False) -> list[DbtTest]:
-    """The data tests a build runs. Hourly: the tests of an incremental model with a
-    changed_rows_valid test are folded into it (polit.transform.runner.FOLDED_TESTS, with
-    severity error), so it reads the columns they read; every other test runs on its own.
+    """The data tests a build runs. Hourly: the tests of a model with a changed_rows_valid
+    test (an incremental model, or one reading one) are folded into it
+    (polit.transform.runner.FOLDED_TESTS, with severity error), so it reads the columns they
+    read; every other test runs on its own.
     With `full_tests` (--full-tests, --full-refresh): every test but the combined ones."""
     from polit.transform.runner import COMBINED_TEST, FOLDED_TESTS
 
@@ -374,10 +375,14 @@ def run_tests(project: DbtProject, full_tests: bool = False) -> list[DbtTest]:
         return tests
     combined = {t.node: t for t in project.tests if t.kind == COMBINED_TEST}
 
-    def folded(t: DbtTest) -> bool:
+    def incremental(name: str) -> bool:
+        model = project.models.get(name)
+        return model is not None and model.materialized == "incremental"
+
+    def folded(t: DbtTest) -> bool:  # the runner's selector: incremental models and children
         model = project.models.get(t.node)
-        return (t.node in combined and t.kind in FOLDED_TESTS and t.severity == "error"
-                and model is not None and model.materialized == "incremental")  # fmt: skip
+        near = model is not None and any(map(incremental, (t.node, *model.depends_on)))
+        return t.node in combined and t.kind in FOLDED_TESTS and t.severity == "error" and near
 
     out = [t for t in tests if not folded(t)]
     for node, test in sorted(combined.items()):

@@ -177,9 +177,10 @@ def describe_failure(args: Sequence[str], result: Any) -> str:
     return f"dbt {command} failed on {len(failed)} node(s): {names}\n" + "\n".join(details)
 
 
-# The tests an hourly build folds into one `changed_rows_valid` test per incremental model
-# (dbt/macros/tests.sql, changed_rows_folded_kinds: the same list): these kinds, with
-# severity error, on an incremental model. Any other test runs on its own.
+# The tests an hourly build folds into one `changed_rows_valid` test per model (dbt/macros/
+# tests.sql, changed_rows_folded_kinds: the same list): these kinds, with severity error, on
+# an incremental model or a model reading one (the selector below: an incremental model and
+# its children, whose tests dbt adds). Any other test runs on its own.
 COMBINED_TEST = "changed_rows_valid"
 FOLDED_TESTS = ("not_null", "unique", "accepted_values", "unique_combination_of_columns")
 
