@@ -37,11 +37,13 @@ from polit.cost_dbt import (
     model_queries,
     project_costs,
     query_bytes,
+    run_tests,
     window_days,
 )
 from polit.lake.batch import RowBuffer
 from polit.lake.schema import POSTS, THREADS
 from polit.lake.store import Lake
+from polit.transform.runner import FOLDED_TESTS
 
 RAW_PRICES = tomllib.loads(PRICES_PATH.read_text())
 PRICE = {name: p["value"] / p.get("per", 1) for name, p in RAW_PRICES["price"].items()}
@@ -317,7 +319,7 @@ def test_every_model_of_the_dbt_project_has_a_cost_entry(project) -> None:
     assert set(per_model) == set(project.models) | set(project.seeds)
     tests = [t for e in doc["bigquery_bytes_per_run"] for t in e["tests"]]
     assert sorted(t["test"] for t in tests if t["query"] == "test") == sorted(
-        t.name for t in project.tests
+        t.name for t in run_tests(project)
     )
     for entry in doc["bigquery_bytes_per_run"]:
         billed = entry["build_billed_bytes"] + entry["tests_billed_bytes"]
@@ -416,6 +418,39 @@ def test_hourly_tests_read_the_recent_window_or_everything(project) -> None:
     bounded = [t for t in project.tests if "loaded_at" in models.tables[t.node].columns]
     refs = sum(1 + bool(t.parent) for t in project.tests) + len(bounded)
     assert tests_bytes(project, lookup="recent") < refs * 10 * MIB * 1.5
+
+
+def test_hourly_runs_test_each_incremental_model_in_one_query(project) -> None:
+    """Hourly: one changed_rows_valid query (and its cursor lookup) per incremental model with
+    tests, plus the tests it does not fold in; full-test runs: every other test on its own."""
+    models = load_cost_models()
+    a = Assumptions()
+    sizes = lambda tables, v: volume_sizes(Volume(150_000), models, v, window_days(v, 24))  # noqa: E731
+
+    def run(full_tests: bool) -> tuple[list[str], float]:
+        w = project_costs(project, models, sizes, 24, a.age_days, 10 * MIB,  # type: ignore[arg-type]
+                          full_tests=full_tests)  # fmt: skip
+        tests = [q for n in w.nodes for q in n.tests if q.part == ""]
+        return [q.name for q in tests], sum(
+            q.billed_bytes for n in w.nodes for q in n.tests
+        ) / w.runs
+
+    incremental = {m for m, d in project.models.items() if d.materialized == "incremental"}
+    near = {m for m, d in project.models.items() if incremental & {m, *d.depends_on}}
+    combined = {t.node for t in project.tests if t.kind == "changed_rows_valid"}
+    assert combined == {t.node for t in project.tests if t.kind in FOLDED_TESTS} & near
+    hourly, hourly_bytes = run(False)
+    full, full_bytes = run(True)
+    on_their_own = [t.name for t in project.tests if t.node not in combined
+                    or t.kind not in ("changed_rows_valid", *FOLDED_TESTS)]  # fmt: skip
+    assert sorted(hourly) == sorted([f"changed_rows_valid_{m}_" for m in combined] + on_their_own)
+    assert len(hourly) < len(full) == len(project.tests) - len(combined)
+    assert not any(name.startswith("changed_rows_valid") for name in full)
+    assert full_bytes > 10 * hourly_bytes  # every row, each test reading its own columns
+    # the combined test reads the columns its folded tests read
+    posts = next(t for t in run_tests(project) if t.name == "changed_rows_valid_posts_")
+    assert set(posts.columns or ()) == {"board", "post_id", "thread_id", "first_seen_at",
+                                        "last_observed_at", "is_deleted", "loaded_at"}  # fmt: skip
 
 
 def test_storage_counts_every_table_the_warehouse_holds(project) -> None:

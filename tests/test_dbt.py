@@ -23,6 +23,7 @@ from polit.lake.store import Lake
 from polit.replay.server import ReplayServer
 from polit.transform import DbtError, run_dbt, transform
 from polit.transform.profiles import profile
+from tests.helpers.bigquery import partition_filter_violations
 from tests.helpers.paths import ROOT
 from tests.helpers.replay_helpers import recording_truth, trimmed_recording
 from tests.helpers.warehouse import digest, digests, load, query, replayed_lake
@@ -244,10 +245,14 @@ def bigquery_compile(bq_work) -> Iterator[Any]:
     def execute(self: Any, sql: str, auto_begin: bool = False, fetch: Any = None,
                 limit: Any = None) -> Any:  # fmt: skip
         queries.append(sql)
-        table = agate_helper.table_from_rows([["2026-01-02 03:04:05.000000+00"]], ["since"])
+        row, names = ["2026-01-02 03:04:05.000000+00"], ["since"]
+        if "previous is not null" in sql:  # a test's read of the previous cursor and its bound
+            row, names = [*row, "2025-12-31 00:00:00+00"], ["previous", "bound"]
+        table = agate_helper.table_from_rows([row], names)
         return bqc.BigQueryAdapterResponse(_message="OK"), table
 
-    def compile_(existing: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    def compile_(existing: tuple[str, ...], select: str = "resource_type:model",
+                 extra: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:  # fmt: skip
         queries.clear()
         with (
             mock.patch.object(
@@ -255,10 +260,11 @@ def bigquery_compile(bq_work) -> Iterator[Any]:
             ),
             mock.patch.object(bqc.BigQueryConnectionManager, "execute", execute),
         ):
-            result = run_dbt(["compile", "--select", "resource_type:model"], BQ_URL,
+            result = run_dbt(["compile", "--select", select, *extra], BQ_URL,
                              workdir=bq_work, quiet=True)  # fmt: skip
+        kind = "model" if select == "resource_type:model" else "test"  # and their tests
         compiled = {r.node.name: r.node.compiled_code for r in result.result.results
-                    if r.node.resource_type == "model"}  # fmt: skip
+                    if r.node.resource_type == kind}  # fmt: skip
         return compiled, list(queries)
 
     yield compile_
@@ -269,30 +275,6 @@ DUCKDB_ONLY = re.compile(
     r"|isodow\(|\bepoch\(|date_trunc\(|\blen\(|, 'g'\)|_values\(",
     re.I,
 )
-
-
-def partition_filter_violations(sql: str, partitioned: dict[str, str]) -> list[str]:
-    """Every read of a partitioned table (name -> partition column) in `sql` whose SELECT
-    has no filter `<partition column> >= <literal>` (or > or =) in its WHERE or JOIN ON."""
-    violations = []
-    for table in sqlglot.parse_one(sql, read="bigquery").find_all(sqlglot.exp.Table):
-        column = partitioned.get(table.name)
-        if column is None or not table.db:  # not partitioned, or a CTE of the same name
-            continue
-        select = table.find_ancestor(sqlglot.exp.Select)
-        alias = table.alias_or_name
-        joins = select.args.get("joins") or []
-        conditions = [select.args.get("where"), *(j.args.get("on") for j in joins)]
-        ok = False
-        for cond in filter(None, conditions):
-            for cmp in cond.find_all(sqlglot.exp.GTE, sqlglot.exp.GT, sqlglot.exp.EQ):
-                left, right = cmp.left, cmp.right
-                literal = not list(right.find_all(sqlglot.exp.Column, sqlglot.exp.Select))
-                ok = ok or (isinstance(left, sqlglot.exp.Column) and left.name == column
-                            and left.table in ("", alias) and literal)  # fmt: skip
-        if not ok:
-            violations.append(f"{table.name} as {alias}")
-    return violations
 
 
 @pytest.mark.parametrize(
@@ -380,6 +362,44 @@ def test_bigquery_incremental_reads_carry_literal_partition_filters(bigquery_com
     assert all("polit_cursors" in q or "newest_hour" in q or "with touched" in q for q in queries)
 
 
+def test_bigquery_hourly_tests_compile_with_literal_partition_filters(bigquery_compile, bq_work):
+    """The hourly combined tests (changed_rows_valid, one per incremental model with tests)
+    are BigQuery SQL, and every read of a partitioned model in them has a literal bound on
+    its partition column: the changed rows, within the partitions a build may change."""
+    hourly = ("--vars", json.dumps({"test_changed_rows": True}))
+    compiled, queries = bigquery_compile(
+        (*MODELS, *INSIGHTS, "polit_cursors"), "test_name:changed_rows_valid", hourly
+    )
+    manifest = json.loads((bq_work / "target" / "manifest.json").read_text())
+    nodes = manifest["nodes"].values()
+    models = [n for n in nodes if n["resource_type"] == "model"]
+    partitioned = {n["alias"]: n["config"]["partition_by"]["field"] for n in models
+                   if n["config"].get("partition_by")}  # fmt: skip
+    incremental = {n["name"] for n in models if n["config"]["materialized"] == "incremental"}
+    of_incremental = {f"changed_rows_valid_{m}_" for m in incremental} & set(compiled)
+    assert len(of_incremental) >= 16 and "changed_rows_valid_terms_trending_" in compiled
+    assert {"changed_rows_valid_posts_", "changed_rows_valid_threads_"} <= set(compiled)
+    fail_calc = {n["config"]["fail_calc"] for n in nodes if n["name"] in compiled}
+    assert len(fail_calc) == 1
+    for name, sql in compiled.items():
+        # as dbt's test materialization runs it: the fail_calc over the test's rows
+        sqlglot.parse_one(
+            f"select {next(iter(fail_calc))} as failures from ({sql}) as t", read="bigquery"
+        )
+        assert not DUCKDB_ONLY.search(sql), f"{name}: DuckDB SQL in the BigQuery build"
+        if name in of_incremental:  # the changed rows (terms_trending is a table: every row)
+            assert "loaded_at > timestamp('2026-01-02 03:04:05.000000+00')" in sql, name
+    found = {name: partition_filter_violations(sql, partitioned) for name, sql in compiled.items()}
+    assert {name: v for name, v in found.items() if v} == {}
+    assert (
+        "post_datetime >= timestamp('2025-12-31 00:00:00+00')"
+        in compiled["changed_rows_valid_posts_"]
+    )
+    # one read of the previous cursor per combined test of an incremental model, nothing else
+    assert len([q for q in queries if "polit_cursors" in q]) == len(of_incremental)
+    assert len(queries) == len(of_incremental)
+
+
 def test_exposures_name_exactly_the_marts_the_dashboard_reads(bq_work):
     from polit.insights.marts import MARTS
 
@@ -404,8 +424,12 @@ def test_hourly_builds_test_recent_rows_and_full_tests_every_row(built, tmp_path
     con.close()
     work = tmp_path / "dbt"
     transform(str(path), workdir=work, quiet=True)
-    test_sql = next((work / "target" / "run").rglob("unique_combination_of_columns_posts_*.sql"))
-    assert "loaded_at > timestamptz '" in test_sql.read_text()  # what this build changed
+    hourly_sql = next((work / "target" / "run").rglob("changed_rows_valid_posts_*.sql"))
+    hourly = hourly_sql.read_text()
+    assert "loaded_at > timestamptz '" in hourly  # what this build changed
+    assert "'unique_combination_of_columns_posts_board__post_id' as failed_check" in hourly
+    assert not list((work / "target" / "run").rglob("unique_combination_of_columns_posts_*.sql"))
     with pytest.raises(DbtError, match="unique_combination_of_columns_posts"):
         transform(str(path), workdir=work, quiet=True, full_tests=True)
+    test_sql = next((work / "target" / "run").rglob("unique_combination_of_columns_posts_*.sql"))
     assert "loaded_at > timestamptz '" not in test_sql.read_text()

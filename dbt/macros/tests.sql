@@ -85,3 +85,64 @@
     {%- endfor -%}
     {{ return(conditions | join(' and ')) }}
 {%- endmacro %}
+
+
+{#- The hourly combined test (tests/generic/changed_rows_valid.sql): the tests of its model
+    that it folds in, as one `select failed_check, failures` per test, over `rows` (the
+    model's changed rows), keeping the failed ones. It folds in the tests polit transform
+    leaves out of hourly builds (polit.transform.runner.FOLDED_TESTS, same list: kinds of
+    test with severity error on an incremental model or a model reading one, each of which
+    declares changed_rows_valid); any other test runs on its own. -#}
+{% macro changed_rows_folded_kinds() -%}
+    {{ return(['not_null', 'unique', 'accepted_values', 'unique_combination_of_columns']) }}
+{%- endmacro %}
+
+{% macro changed_rows_checks(rows) -%}
+    {%- set checks = [] -%}
+    {%- if execute -%}
+        {%- set attached = model.attached_node -%}
+        {%- for node in graph.nodes.values()
+                if node.resource_type == 'test' and node.attached_node == attached
+                and node.test_metadata and node.test_metadata.name in changed_rows_folded_kinds()
+                and (node.config.severity | lower) == 'error' -%}
+            {%- do checks.append(changed_rows_check(node, rows)) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if not checks -%}
+        {%- do checks.append("select cast(null as string) as failed_check, 0 as failures") -%}
+    {%- endif %}
+, checks as (
+    {{ checks | join('\n    union all\n    ') }}
+)
+select failed_check, failures from checks where failures > 0
+{%- endmacro %}
+
+{#- One folded test as `select '<its name>' as failed_check, <failing rows> as failures`. -#}
+{% macro changed_rows_check(node, rows) -%}
+    {%- set kind = node.test_metadata.name -%}
+    {%- set args = node.test_metadata.kwargs -%}
+    {%- for key in ('limit', 'fail_calc', 'warn_if', 'error_if') if node.config[key] not in (none, 'count(*)', '!= 0') -%}
+        {{ exceptions.raise_compiler_error("test " ~ node.name ~ " sets " ~ key ~ ", which changed_rows_valid cannot fold in: drop it, or make the test's severity warn") }}
+    {%- endfor -%}
+    {%- set conditions = ['(' ~ node.config.where ~ ')'] if node.config.where else [] -%}
+    {%- set column = args.column_name -%}
+    {%- if kind == 'not_null' -%}
+        {%- set failing = rows ~ ' where ' ~ (conditions + [column ~ ' is null']) | join(' and ') -%}
+    {%- elif kind == 'accepted_values' -%}
+        {%- set quote = args.get('quote', true) -%}
+        {%- set values = [] -%}
+        {%- for v in args['values'] -%}
+            {%- do values.append("'" ~ v ~ "'" if quote else v | string) -%}
+        {%- endfor -%}
+        {%- set failing = rows ~ ' where ' ~ (conditions + [column ~ ' is not null', column ~ ' not in (' ~ values | join(', ') ~ ')']) | join(' and ') -%}
+    {%- else -%}
+        {%- set keys = [column] if kind == 'unique' else args.combination_of_columns -%}
+        {%- if kind == 'unique' -%}
+            {%- do conditions.append(column ~ ' is not null') -%}
+        {%- endif -%}
+        {%- set failing = '(select ' ~ keys | join(', ') ~ ' from ' ~ rows
+            ~ (' where ' ~ conditions | join(' and ') if conditions else '')
+            ~ ' group by ' ~ keys | join(', ') ~ ' having count(*) > 1) as duplicates' -%}
+    {%- endif -%}
+    select '{{ node.name }}' as failed_check, count(*) as failures from {{ failing }}
+{%- endmacro %}

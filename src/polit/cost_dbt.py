@@ -27,7 +27,7 @@ from typing import Any
 
 MODELS_PATH = Path(__file__).with_name("cost_models.toml")
 LONG_TERM_AFTER_DAYS = 90  # a partition unmodified this long is long-term storage
-SUMMARY_VERSION = 3  # of the cached summary of dbt's manifest
+SUMMARY_VERSION = 4  # of the cached summary of dbt's manifest
 SKIPPED_DIRS = {"target", "logs", "dbt_packages", ".user.yml"}
 WINDOWS = ("run", "raw", "recent", "trend", "all")
 TMP = "__dbt_tmp"  # the temp table of a model's run: its rows, sized like the model's table
@@ -58,6 +58,8 @@ class DbtTest:
     windowed: bool  # has a `where` config: hourly builds test recent rows only
     parent: str | None = None  # relationships tests: the model referred to
     parent_columns: tuple[str, ...] = ()
+    kind: str = ""  # the generic test (not_null, …); "" for a singular test
+    severity: str = "error"
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ def _test(node: dict[str, Any], nodes: dict[str, Any]) -> dict[str, Any]:
         "windowed": bool((node.get("config") or {}).get("where")),
         "parent": parent,
         "parent_columns": parent_columns if parent else [],
+        "kind": meta.get("name") or "",
+        "severity": str((node.get("config") or {}).get("severity") or "error").lower(),
     }
 
 
@@ -198,6 +202,8 @@ def _project(summary: dict[str, Any]) -> DbtProject:
                 t["windowed"],
                 t["parent"],
                 tuple(t["parent_columns"]),
+                t["kind"],
+                t["severity"],
             )
             for t in summary["tests"]
         ),
@@ -348,15 +354,46 @@ def _whole(read: Read) -> Read:
     return read if read.window in ("trend", "all") else Read(read.table, read.columns, "all")
 
 
+def run_tests(project: DbtProject, full_tests: bool = False) -> list[DbtTest]:
+    """The data tests a build runs. Hourly: the tests of a model with a changed_rows_valid
+    test (an incremental model, or one reading one) are folded into it
+    (polit.transform.runner.FOLDED_TESTS, with severity error), so it reads the columns they
+    read; every other test runs on its own.
+    With `full_tests` (--full-tests, --full-refresh): every test but the combined ones."""
+    from polit.transform.runner import COMBINED_TEST, FOLDED_TESTS
+
+    tests = [t for t in project.tests if t.kind != COMBINED_TEST]
+    if full_tests:
+        return tests
+    combined = {t.node: t for t in project.tests if t.kind == COMBINED_TEST}
+
+    def incremental(name: str) -> bool:
+        model = project.models.get(name)
+        return model is not None and model.materialized == "incremental"
+
+    def folded(t: DbtTest) -> bool:  # the runner's selector: incremental models and children
+        model = project.models.get(t.node)
+        near = model is not None and any(map(incremental, (t.node, *model.depends_on)))
+        return t.node in combined and t.kind in FOLDED_TESTS and t.severity == "error" and near
+
+    out = [t for t in tests if not folded(t)]
+    for node, test in sorted(combined.items()):
+        reads = [t.columns for t in tests if t.node == node and folded(t)]
+        columns = None if None in reads else tuple(dict.fromkeys(c for r in reads for c in r or ()))
+        out.append(replace(test, columns=columns))
+    return out
+
+
 def data_test_queries(
-    test: DbtTest, project: DbtProject, cost_models: CostModels, table: Table
-) -> list[Query]:
-    """The queries of one data test in an hourly build: over the recent window when it has a
-    `where` config or the project's get_where_subquery override bounds it (cost_models.toml
+    test: DbtTest, project: DbtProject, cost_models: CostModels, table: Table,
+    full_tests: bool = False,
+) -> list[Query]:  # fmt: skip
+    """The queries of one data test: over the recent window when it has a `where` config or,
+    in an hourly build, the project's get_where_subquery override bounds it (cost_models.toml
     [tests]: a model with `recent_column`, after a lookup of that column's newest value),
     else over all of its table."""
     recent = cost_models.tests.get("recent_column")
-    bounded = project.where_override and recent in table.columns
+    bounded = not full_tests and project.where_override and recent in table.columns
     queries = []
     if bounded:
         lookup = cost_models.tests["lookup"]
@@ -510,8 +547,10 @@ def project_costs(
     age_days: float,
     min_bytes: float,
     days_per_month: int = 30,
+    full_tests: bool = False,
 ) -> WarehouseMonth:
-    """A month of transform runs ending at `age_days` of history, and the storage of it."""
+    """A month of transform runs ending at `age_days` of history, and the storage of it;
+    with `full_tests`, runs that test every row with every test on its own (run_tests)."""
     missing = sorted(set(project.models) - set(cost_models.entries))
     if missing:
         raise CostModelError(
@@ -521,10 +560,10 @@ def project_costs(
     sizes: Sizes = sizes_for(kept_tables(project, cost_models), dbt_vars)
     nodes: list[tuple[NodeCost, list[Query], list[Query]]] = []
     tests_by_node: dict[str, list[Query]] = {}
-    for test in project.tests:
+    for test in run_tests(project, full_tests):
         table = sizes.table(test.node)
         tests_by_node.setdefault(test.node, []).extend(
-            data_test_queries(test, project, cost_models, table)
+            data_test_queries(test, project, cost_models, table, full_tests)
         )
     for name, model in sorted(project.models.items()):
         queries = model_queries(model, cost_models.entries[name], cost_models.rebuild)

@@ -101,3 +101,27 @@ class FakeBigQuery:
 
     def close(self) -> None:
         pass
+
+
+def partition_filter_violations(sql: str, partitioned: dict[str, str]) -> list[str]:
+    """Every read of a partitioned table (name -> partition column) in `sql` whose SELECT
+    has no filter `<partition column> >= <literal>` (or > or =) in its WHERE or JOIN ON."""
+    violations = []
+    for table in sqlglot.parse_one(sql, read="bigquery").find_all(sqlglot.exp.Table):
+        column = partitioned.get(table.name)
+        if column is None or not table.db:  # not partitioned, or a CTE of the same name
+            continue
+        select = table.find_ancestor(sqlglot.exp.Select)
+        alias = table.alias_or_name
+        joins = select.args.get("joins") or []
+        conditions = [select.args.get("where"), *(j.args.get("on") for j in joins)]
+        ok = False
+        for cond in filter(None, conditions):
+            for cmp in cond.find_all(sqlglot.exp.GTE, sqlglot.exp.GT, sqlglot.exp.EQ):
+                left, right = cmp.left, cmp.right
+                literal = not list(right.find_all(sqlglot.exp.Column, sqlglot.exp.Select))
+                ok = ok or (isinstance(left, sqlglot.exp.Column) and left.name == column
+                            and left.table in ("", alias) and literal)  # fmt: skip
+        if not ok:
+            violations.append(f"{table.name} as {alias}")
+    return violations

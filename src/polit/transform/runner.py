@@ -177,6 +177,23 @@ def describe_failure(args: Sequence[str], result: Any) -> str:
     return f"dbt {command} failed on {len(failed)} node(s): {names}\n" + "\n".join(details)
 
 
+# The tests an hourly build folds into one `changed_rows_valid` test per model (dbt/macros/
+# tests.sql, changed_rows_folded_kinds: the same list): these kinds, with severity error, on
+# an incremental model or a model reading one (the selector below: an incremental model and
+# its children, whose tests dbt adds). Any other test runs on its own.
+COMBINED_TEST = "changed_rows_valid"
+FOLDED_TESTS = ("not_null", "unique", "accepted_values", "unique_combination_of_columns")
+
+
+def excluded_tests(hourly: bool) -> list[str]:
+    """dbt `--exclude` selectors: hourly, the tests folded into changed_rows_valid; else
+    changed_rows_valid itself (every test runs on its own)."""
+    if not hourly:
+        return [f"test_name:{COMBINED_TEST}"]
+    folded = "resource_type:test,config.severity:error,config.materialized:incremental+1"
+    return [f"{folded},test_name:{kind}" for kind in FOLDED_TESTS]
+
+
 def transform(
     warehouse_url: str,
     full_refresh: bool = False,
@@ -201,6 +218,7 @@ def transform(
     dbt_vars = dict(dbt_vars or {})
     if not (full_refresh or full_tests):
         dbt_vars.setdefault("test_changed_rows", True)
+    args += ["--exclude", *excluded_tests(hourly=not (full_refresh or full_tests))]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     target = parse_url(warehouse_url)
