@@ -247,16 +247,18 @@ def bigquery_compile(bq_work) -> Iterator[Any]:
         table = agate_helper.table_from_rows([["2026-01-02 03:04:05.000000+00"]], ["since"])
         return bqc.BigQueryAdapterResponse(_message="OK"), table
 
-    def compile_(existing: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    def compile_(existing: tuple[str, ...], dbt_vars: dict[str, Any] | None = None,
+                 ) -> tuple[dict[str, str], list[str]]:  # fmt: skip
         queries.clear()
+        args = ["compile", "--select", "resource_type:model"]
+        args += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
         with (
             mock.patch.object(
                 bqc, "create_bigquery_client", lambda c: FakeBigQueryClient(existing)
             ),
             mock.patch.object(bqc.BigQueryConnectionManager, "execute", execute),
         ):
-            result = run_dbt(["compile", "--select", "resource_type:model"], BQ_URL,
-                             workdir=bq_work, quiet=True)  # fmt: skip
+            result = run_dbt(args, BQ_URL, workdir=bq_work, quiet=True)
         compiled = {r.node.name: r.node.compiled_code for r in result.result.results
                     if r.node.resource_type == "model"}  # fmt: skip
         return compiled, list(queries)
@@ -314,8 +316,9 @@ def test_bigquery_models_compile_to_bigquery_sql(bigquery_compile, existing):
         since = "loaded_at > timestamp('2026-01-02 03:04:05.000000+00')"
         assert since in compiled["posts"] and since in compiled["threads"]
         assert "from `fake-project`.`polit`.`posts` as target" in compiled["posts"]
-        # the cursors (no lookback), posts' partition bound (late_change_days), trend window
-        assert queries and all(re.search("interval (0 hour|2 day)|newest_hour", q) for q in queries)
+        # plain dbt: the cursors read per model; threads' bounds (late_change_days), trend window
+        assert queries and all(re.search("from `fake-project`.`polit`.`polit_cursors` where model"
+                                         "|interval 2 day|newest_hour", q) for q in queries)  # fmt: skip
     else:  # nothing is read before a first run but the trend window (terms_trending)
         assert "loaded_at >" not in compiled["posts"]
         assert queries and all("newest_hour" in q for q in queries)
@@ -368,7 +371,8 @@ def test_bigquery_incremental_reads_carry_literal_partition_filters(bigquery_com
             partitioned[node["alias"]] = node["config"]["partition_by"]["field"]
     assert {"posts", *INSIGHTS} - {"terms_trending"} <= set(partitioned)
     nodes = manifest["nodes"].values()
-    views = {n["name"] for n in nodes if n["config"].get("materialized") == "view"}
+    views = {n["name"] for n in nodes
+             if n["resource_type"] == "model" and n["config"].get("materialized") == "view"}  # fmt: skip
     assert views == {"stg_chan__posts", "stg_chan__threads"}  # inlined: their readers bound them
     found = {name: partition_filter_violations(sql, partitioned)
              for name, sql in compiled.items() if name not in views}  # fmt: skip
@@ -378,6 +382,22 @@ def test_bigquery_incremental_reads_carry_literal_partition_filters(bigquery_com
     cursor_reads = [q for q in queries if "polit_cursors" in q]
     assert len(cursor_reads) == len({*MODELS, *INSIGHTS} - {"terms_trending"})
     assert all("polit_cursors" in q or "newest_hour" in q or "with touched" in q for q in queries)
+
+
+def test_bigquery_cursors_come_from_the_var_polit_transform_passes(bigquery_compile):
+    """`polit transform` reads polit_cursors once and passes it as the var `polit_cursors`:
+    no model queries its cursor, and its literals (less the lookback; the partition bound
+    late_change_days before) are the var's."""
+    incremental = {*MODELS, *INSIGHTS} - {"terms_trending"}
+    cursors = {m: {"loaded_at": "2026-03-04 05:06:07.080900+00", "previous": None}
+               for m in incremental}  # fmt: skip
+    compiled, queries = bigquery_compile(
+        (*MODELS, *INSIGHTS, "polit_cursors"), {"polit_cursors": cursors, "lookback_hours": 2}
+    )
+    assert not [q for q in queries if "polit_cursors" in q]
+    assert "loaded_at >= timestamp('2026-03-04 03:06:07.080900+00')" in compiled["posts"]
+    assert ">= timestamp('2026-03-02 00:00:00+00')" in compiled["activity_hourly"]
+    assert "2026-01-02" not in compiled["activity_hourly"]  # nothing from the fake query
 
 
 def test_exposures_name_exactly_the_marts_the_dashboard_reads(bq_work):

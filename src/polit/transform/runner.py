@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from polit.config import Settings
+from polit.transform.cursors import read_cursors
 from polit.transform.profiles import write_profiles
 from polit.warehouse.base import open_warehouse, parse_url
 from polit.warehouse.gate import writing
@@ -191,7 +192,8 @@ def transform(
     incremental models from all raw rows. The data tests read the rows the build changed
     (dbt var test_changed_rows, macros/tests.sql), or every row with `full_tests` or
     `full_refresh`.
-    `dbt_vars` override dbt_project.yml's vars."""
+    `dbt_vars` override dbt_project.yml's vars. The models' cursors are read once before the
+    build and passed as the var `polit_cursors` (transform/cursors.py)."""
     started = time.monotonic()
     args = ["build"]
     if full_refresh:
@@ -201,26 +203,28 @@ def transform(
     dbt_vars = dict(dbt_vars or {})
     if not (full_refresh or full_tests):
         dbt_vars.setdefault("test_changed_rows", True)
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
     target = parse_url(warehouse_url)
     with contextlib.ExitStack() as stack:
         if target.kind == "duckdb":  # a running `polit serve` lets go of the file first
             stack.enter_context(writing(target.path))
         return _build(
-            warehouse_url, target.kind, target.path, args, workdir, quiet, started, on_node
+            warehouse_url, target.kind, target.path, args, dbt_vars, workdir, quiet, started,
+            on_node,
         )
 
 
 def _build(
-    warehouse_url: str, kind: str, path: str, args: list[str], workdir: Path | None,
-    quiet: bool, started: float, on_node: OnNode | None,
+    warehouse_url: str, kind: str, path: str, args: list[str], dbt_vars: dict[str, Any],
+    workdir: Path | None, quiet: bool, started: float, on_node: OnNode | None,
 ) -> TransformReport:  # fmt: skip
     if kind == "duckdb" and Path(path).expanduser().exists():
         # opening adds the columns the lake gained since the raw tables were made (an
         # upgrade), which staging selects even before a load brings such files. A missing
         # file is left missing: dbt then fails on the absent raw tables, as it should.
         open_warehouse(warehouse_url).close()
+    if "polit_cursors" not in dbt_vars:  # one query, not one per model
+        dbt_vars["polit_cursors"] = read_cursors(warehouse_url)
+    args = [*args, "--vars", json.dumps(dbt_vars)]
     workdir = workdir or build_dir(warehouse_url)
     result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet, on_node=on_node)
     report = TransformReport("build", log=log_file(workdir))
