@@ -400,6 +400,46 @@ def test_bigquery_cursors_come_from_the_var_polit_transform_passes(bigquery_comp
     assert "2026-01-02" not in compiled["activity_hourly"]  # nothing from the fake query
 
 
+RENDER_SAVE = """
+{% macro polit_render_save_cursors() %}
+    {%- set results = [] -%}
+    {%- for node_id in graph.nodes if node_id.startswith('model.') -%}
+        {%- do results.append({'node': graph.nodes[node_id], 'status': 'success'}) -%}
+    {%- endfor -%}
+    {%- do log('SAVE<<' ~ save_cursors(results) ~ '>>SAVE', info=true) -%}
+{% endmacro %}
+"""
+
+
+def test_bigquery_cursors_saved_in_one_merge_with_literal_partition_filters(tmp_path, monkeypatch):
+    """The on-run-end hook: one MERGE of every built incremental model's cursor, valid
+    BigQuery, whose reads of the raw tables carry the literal cursors (so they prune)."""
+    from polit.transform.runner import log_file, project_dir
+
+    project = tmp_path / "dbt"
+    shutil.copytree(project_dir(), project, ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "macros" / "render_save.sql").write_text(RENDER_SAVE)
+    monkeypatch.setenv("POLIT_DBT_PROJECT", str(project))
+    incremental = {*MODELS, *INSIGHTS} - {"terms_trending"}
+    cursors = {m: {"loaded_at": "2026-03-04 05:06:07.080900+00", "previous": None}
+               for m in incremental}  # fmt: skip
+    work = tmp_path / "work"
+    import dbt.adapters.bigquery.connections as bqc
+
+    with mock.patch.object(bqc, "create_bigquery_client", lambda c: FakeBigQueryClient(())):
+        run_dbt(["run-operation", "polit_render_save_cursors",
+                 "--vars", json.dumps({"polit_cursors": cursors})], BQ_URL, workdir=work)  # fmt: skip
+    log = log_file(work).read_text()
+    sql = log[log.index("SAVE<<") + 6 : log.index(">>SAVE")]
+    statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
+    assert [type(s).__name__ for s in statements][-1] == "Merge"
+    merge = statements[-1].sql("bigquery")
+    assert sorted(set(re.findall(r"SELECT '(\w+)' AS model", merge))) == sorted(incremental)
+    raw = {"raw_posts": "_loaded_at", "raw_threads": "_loaded_at"}
+    assert partition_filter_violations(sql.split(";")[-1], raw) == []
+    assert merge.count("FOR SYSTEM_TIME AS OF") == 2  # raw posts (posts), raw threads (threads)
+
+
 def test_exposures_name_exactly_the_marts_the_dashboard_reads(bq_work):
     from polit.insights.marts import MARTS
 

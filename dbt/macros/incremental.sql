@@ -157,7 +157,7 @@
     the same rows (every model is idempotent). `polit_save_cursors: false` skips the save.
 -#}
 {% macro save_cursors(results) -%}
-    {%- if not execute or not var('polit_save_cursors', true) or flags.WHICH not in ('build', 'run') -%}
+    {%- if not execute or not var('polit_save_cursors', true) -%}
         {{ return('') }}
     {%- endif -%}
     {%- set terms = {} -%}
