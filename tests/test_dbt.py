@@ -384,16 +384,15 @@ def test_bigquery_incremental_reads_carry_literal_partition_filters(bigquery_com
     assert all("polit_cursors" in q or "newest_hour" in q or "with touched" in q for q in queries)
 
 
-def test_bigquery_cursors_come_from_the_var_polit_transform_passes(bigquery_compile):
-    """`polit transform` reads polit_cursors once and passes it as the var `polit_cursors`:
-    no model queries its cursor, and its literals (less the lookback; the partition bound
-    late_change_days before) are the var's."""
+def test_bigquery_cursors_come_from_what_polit_transform_read(bigquery_compile, monkeypatch):
+    """`polit transform` reads polit_cursors once and passes it in $POLIT_CURSORS: no model
+    queries its cursor, and its literals (less the lookback; the partition bound
+    late_change_days before) are the ones passed."""
     incremental = {*MODELS, *INSIGHTS} - {"terms_trending"}
     cursors = {m: {"loaded_at": "2026-03-04 05:06:07.080900+00", "previous": None}
                for m in incremental}  # fmt: skip
-    compiled, queries = bigquery_compile(
-        (*MODELS, *INSIGHTS, "polit_cursors"), {"polit_cursors": cursors, "lookback_hours": 2}
-    )
+    monkeypatch.setenv("POLIT_CURSORS", json.dumps(cursors))
+    compiled, queries = bigquery_compile((*MODELS, *INSIGHTS, "polit_cursors"), {"lookback_hours": 2})
     assert not [q for q in queries if "polit_cursors" in q]
     assert "loaded_at >= timestamp('2026-03-04 03:06:07.080900+00')" in compiled["posts"]
     assert ">= timestamp('2026-03-02 00:00:00+00')" in compiled["activity_hourly"]
@@ -423,12 +422,12 @@ def test_bigquery_cursors_saved_in_one_merge_with_literal_partition_filters(tmp_
     incremental = {*MODELS, *INSIGHTS} - {"terms_trending"}
     cursors = {m: {"loaded_at": "2026-03-04 05:06:07.080900+00", "previous": None}
                for m in incremental}  # fmt: skip
+    monkeypatch.setenv("POLIT_CURSORS", json.dumps(cursors))
     work = tmp_path / "work"
     import dbt.adapters.bigquery.connections as bqc
 
     with mock.patch.object(bqc, "create_bigquery_client", lambda c: FakeBigQueryClient(())):
-        run_dbt(["run-operation", "polit_render_save_cursors",
-                 "--vars", json.dumps({"polit_cursors": cursors})], BQ_URL, workdir=work)  # fmt: skip
+        run_dbt(["run-operation", "polit_render_save_cursors"], BQ_URL, workdir=work)
     log = log_file(work).read_text()
     sql = log[log.index("SAVE<<") + 6 : log.index(">>SAVE")]
     statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]

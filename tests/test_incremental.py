@@ -14,6 +14,7 @@ import pytest
 from polit.lake.schema import TABLES
 from polit.lake.store import Lake
 from polit.transform import transform
+from polit.transform.runner import log_file
 from tests.helpers.replay_helpers import post, replay_crawl, write_recording
 from tests.helpers.warehouse import build_in_parts, digests, load, query, replayed_lake
 
@@ -76,6 +77,8 @@ def late_board(out: Path) -> Path:
 def _incremental_equals_full_refresh(lake: Path, tmp_path: Path, parts: int) -> Path:
     path, work = tmp_path / "w.duckdb", tmp_path / "dbt"
     build_in_parts(lake, path, work, parts)
+    # the cursors, new every run, reach dbt without making it parse the project again
+    assert log_file(work).read_text().count("Unable to do partial parsing") == 1  # the first
     incremental = digests(path)
     shutil.copy(path, tmp_path / "incremental.duckdb")
     transform(str(path), full_refresh=True, workdir=work, quiet=True)

@@ -38,7 +38,7 @@
 {#-
     Each incremental model's cursor, in the table `polit_cursors` (model, loaded_at, previous):
     the newest `loaded_at` among its inputs when it last ran. `polit transform` reads the
-    table once before the build and passes it as the var `polit_cursors` (cursor_of); the
+    table once before the build and passes it in $POLIT_CURSORS (cursor_of); the
     on-run-end hook save_cursors writes every built model's new cursor in one MERGE. A mart
     whose new input makes no row of its own (no deletion this hour, a board without flags)
     still moves on. A missing cursor reads as the beginning of time: everything is recomputed.
@@ -49,10 +49,13 @@
 {%- endmacro %}
 
 {#- [loaded_at, previous] of `model_name` as this build found them: literals
-    'YYYY-MM-DD HH:MM:SS.ffffff+00' or none. From the var `polit_cursors` (polit transform);
-    without it (a plain `dbt build`) one query per model, kept on the node while it compiles. -#}
+    'YYYY-MM-DD HH:MM:SS.ffffff+00' or none. From $POLIT_CURSORS, JSON that polit transform
+    reads before the build (src/polit/transform/cursors.py; read only while models run, so
+    that its change is no reason for dbt to parse again); without it (a plain `dbt build`)
+    one query per model, kept on the node while it compiles. -#}
 {% macro cursor_of(model_name) -%}
-    {%- set cursors = var('polit_cursors', none) -%}
+    {%- set given = env_var('POLIT_CURSORS', '') if execute else '' -%}
+    {%- set cursors = fromjson(given) if given else none -%}
     {%- if cursors is mapping -%}
         {%- set row = cursors.get(model_name) or {} -%}
         {{ return([row.get('loaded_at') or none, row.get('previous') or none]) }}

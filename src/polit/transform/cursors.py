@@ -1,13 +1,18 @@
 """The incremental models' cursors (table `polit_cursors`), read once before `dbt build`.
 
-`polit transform` hands them to dbt as the var `polit_cursors` (macro cursor_of in
-dbt/macros/incremental.sql), so that no model queries its own: model name ->
-{"loaded_at": literal or None, "previous": literal or None}, each literal
-'YYYY-MM-DD HH:MM:SS.ffffff+00' (UTC). No table yet: an empty mapping.
+`polit transform` hands them to dbt as JSON in the environment variable POLIT_CURSORS (macro
+cursor_of in dbt/macros/incremental.sql reads it while models run), so that no model queries
+its own: model name -> {"loaded_at": literal or None, "previous": literal or None}, each
+literal 'YYYY-MM-DD HH:MM:SS.ffffff+00' (UTC). No table yet: an empty mapping. Not a dbt var:
+dbt parses the whole project again whenever a var changes, and these change every run.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +20,21 @@ from polit.warehouse.base import parse_url
 
 TABLE = "polit_cursors"
 LITERAL = "%Y-%m-%d %H:%M:%S.%f+00"
+ENV = "POLIT_CURSORS"
+
+
+@contextmanager
+def cursors_in_env(cursors: dict[str, dict[str, str | None]]) -> Iterator[None]:
+    """$POLIT_CURSORS set to `cursors` (JSON) for dbt run in this process, then as before."""
+    before = os.environ.get(ENV)
+    os.environ[ENV] = json.dumps(cursors)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before
 
 
 def read_cursors(warehouse_url: str) -> dict[str, dict[str, str | None]]:

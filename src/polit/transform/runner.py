@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from polit.config import Settings
-from polit.transform.cursors import read_cursors
+from polit.transform.cursors import cursors_in_env, read_cursors
 from polit.transform.profiles import write_profiles
 from polit.warehouse.base import open_warehouse, parse_url
 from polit.warehouse.gate import writing
@@ -193,7 +193,7 @@ def transform(
     (dbt var test_changed_rows, macros/tests.sql), or every row with `full_tests` or
     `full_refresh`.
     `dbt_vars` override dbt_project.yml's vars. The models' cursors are read once before the
-    build and passed as the var `polit_cursors` (transform/cursors.py)."""
+    build and passed to dbt in $POLIT_CURSORS (transform/cursors.py)."""
     started = time.monotonic()
     args = ["build"]
     if full_refresh:
@@ -222,11 +222,13 @@ def _build(
         # upgrade), which staging selects even before a load brings such files. A missing
         # file is left missing: dbt then fails on the absent raw tables, as it should.
         open_warehouse(warehouse_url).close()
-    if "polit_cursors" not in dbt_vars:  # one query, not one per model
-        dbt_vars["polit_cursors"] = read_cursors(warehouse_url)
-    args = [*args, "--vars", json.dumps(dbt_vars)]
+    if dbt_vars:
+        args = [*args, "--vars", json.dumps(dbt_vars)]
     workdir = workdir or build_dir(warehouse_url)
-    result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet, on_node=on_node)
+    # one query of the cursors, not one per model; in the environment, not a dbt var: a var
+    # that changes every run would make dbt parse the whole project every run
+    with cursors_in_env(read_cursors(warehouse_url)):
+        result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet, on_node=on_node)
     report = TransformReport("build", log=log_file(workdir))
     for r in getattr(result.result, "results", []):
         if r.node.unique_id.startswith("exposure."):  # the dashboard, the report: nothing to build
