@@ -210,7 +210,7 @@ def transform(
         return _build(
             warehouse_url, target.kind, target.path, args, dbt_vars, workdir, quiet, started,
             on_node,
-        )
+        )  # fmt: skip
 
 
 def _build(
