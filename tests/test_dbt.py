@@ -49,7 +49,8 @@ def test_build_runs_models_tests_and_unit_tests(built):
     statuses = built.report.statuses
     assert {s for s in statuses.values()} <= {"success", "pass"}  # exposures left out
     kinds = {uid.split(".")[0] for uid in statuses}
-    assert kinds == {"model", "seed", "test", "unit_test"}
+    assert kinds == {"model", "seed", "test", "unit_test", "operation"}  # on-run-end: cursors
+    assert sum(uid.startswith("operation.") for uid in statuses) == 1
     assert sum(uid.startswith("unit_test.") for uid in statuses) >= 2
     assert {f"model.polit.{m}" for m in (*MODELS, *INSIGHTS)} <= set(statuses)
     assert {"seed.polit.vader_lexicon", "seed.polit.stopwords"} <= set(statuses)
@@ -251,17 +252,19 @@ def bigquery_compile(bq_work) -> Iterator[Any]:
         table = agate_helper.table_from_rows([row], names)
         return bqc.BigQueryAdapterResponse(_message="OK"), table
 
-    def compile_(existing: tuple[str, ...], select: str = "resource_type:model",
-                 extra: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:  # fmt: skip
+    def compile_(existing: tuple[str, ...], dbt_vars: dict[str, Any] | None = None,
+                 select: str = "resource_type:model",
+                 ) -> tuple[dict[str, str], list[str]]:  # fmt: skip
         queries.clear()
+        args = ["compile", "--select", select]
+        args += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
         with (
             mock.patch.object(
                 bqc, "create_bigquery_client", lambda c: FakeBigQueryClient(existing)
             ),
             mock.patch.object(bqc.BigQueryConnectionManager, "execute", execute),
         ):
-            result = run_dbt(["compile", "--select", select, *extra], BQ_URL,
-                             workdir=bq_work, quiet=True)  # fmt: skip
+            result = run_dbt(args, BQ_URL, workdir=bq_work, quiet=True)
         kind = "model" if select == "resource_type:model" else "test"  # and their tests
         compiled = {r.node.name: r.node.compiled_code for r in result.result.results
                     if r.node.resource_type == kind}  # fmt: skip
@@ -296,8 +299,9 @@ def test_bigquery_models_compile_to_bigquery_sql(bigquery_compile, existing):
         since = "loaded_at > timestamp('2026-01-02 03:04:05.000000+00')"
         assert since in compiled["posts"] and since in compiled["threads"]
         assert "from `fake-project`.`polit`.`posts` as target" in compiled["posts"]
-        # the cursors (no lookback), posts' partition bound (late_change_days), trend window
-        assert queries and all(re.search("interval (0 hour|2 day)|newest_hour", q) for q in queries)
+        # plain dbt: the cursors read per model; threads' bounds (late_change_days), trend window
+        read = re.compile("`polit_cursors` where model|interval 2 day|newest_hour")
+        assert queries and all(read.search(q) for q in queries)
     else:  # nothing is read before a first run but the trend window (terms_trending)
         assert "loaded_at >" not in compiled["posts"]
         assert queries and all("newest_hour" in q for q in queries)
@@ -350,7 +354,8 @@ def test_bigquery_incremental_reads_carry_literal_partition_filters(bigquery_com
             partitioned[node["alias"]] = node["config"]["partition_by"]["field"]
     assert {"posts", *INSIGHTS} - {"terms_trending"} <= set(partitioned)
     nodes = manifest["nodes"].values()
-    views = {n["name"] for n in nodes if n["config"].get("materialized") == "view"}
+    models = [n for n in nodes if n["resource_type"] == "model"]  # not the on-run-end hook
+    views = {n["name"] for n in models if n["config"].get("materialized") == "view"}
     assert views == {"stg_chan__posts", "stg_chan__threads"}  # inlined: their readers bound them
     found = {name: partition_filter_violations(sql, partitioned)
              for name, sql in compiled.items() if name not in views}  # fmt: skip
@@ -366,9 +371,10 @@ def test_bigquery_hourly_tests_compile_with_literal_partition_filters(bigquery_c
     """The hourly combined tests (changed_rows_valid, one per incremental model with tests)
     are BigQuery SQL, and every read of a partitioned model in them has a literal bound on
     its partition column: the changed rows, within the partitions a build may change."""
-    hourly = ("--vars", json.dumps({"test_changed_rows": True}))
     compiled, queries = bigquery_compile(
-        (*MODELS, *INSIGHTS, "polit_cursors"), "test_name:changed_rows_valid", hourly
+        (*MODELS, *INSIGHTS, "polit_cursors"),
+        {"test_changed_rows": True},
+        "test_name:changed_rows_valid",
     )
     manifest = json.loads((bq_work / "target" / "manifest.json").read_text())
     nodes = manifest["nodes"].values()
@@ -398,6 +404,62 @@ def test_bigquery_hourly_tests_compile_with_literal_partition_filters(bigquery_c
     # one read of the previous cursor per combined test of an incremental model, nothing else
     assert len([q for q in queries if "polit_cursors" in q]) == len(of_incremental)
     assert len(queries) == len(of_incremental)
+
+
+def test_bigquery_cursors_come_from_what_polit_transform_read(bigquery_compile, monkeypatch):
+    """`polit transform` reads polit_cursors once and passes it in $POLIT_CURSORS: no model
+    queries its cursor, and its literals (less the lookback; the partition bound
+    late_change_days before) are the ones passed."""
+    incremental = {*MODELS, *INSIGHTS} - {"terms_trending"}
+    cursors = {m: {"loaded_at": "2026-03-04 05:06:07.080900+00", "previous": None}
+               for m in incremental}  # fmt: skip
+    monkeypatch.setenv("POLIT_CURSORS", json.dumps(cursors))
+    existing = (*MODELS, *INSIGHTS, "polit_cursors")
+    compiled, queries = bigquery_compile(existing, {"lookback_hours": 2})
+    assert not [q for q in queries if "polit_cursors" in q]
+    assert "loaded_at >= timestamp('2026-03-04 03:06:07.080900+00')" in compiled["posts"]
+    assert ">= timestamp('2026-03-02 00:00:00+00')" in compiled["activity_hourly"]
+    assert "2026-01-02" not in compiled["activity_hourly"]  # nothing from the fake query
+
+
+RENDER_SAVE = """
+{% macro polit_render_save_cursors() %}
+    {%- set results = [] -%}
+    {%- for node_id in graph.nodes if node_id.startswith('model.') -%}
+        {%- do results.append({'node': graph.nodes[node_id], 'status': 'success'}) -%}
+    {%- endfor -%}
+    {%- do log('SAVE<<' ~ save_cursors(results) ~ '>>SAVE', info=true) -%}
+{% endmacro %}
+"""
+
+
+def test_bigquery_cursors_saved_in_one_merge_with_literal_partition_filters(tmp_path, monkeypatch):
+    """The on-run-end hook: one MERGE of every built incremental model's cursor, valid
+    BigQuery, whose reads of the raw tables carry the literal cursors (so they prune)."""
+    from polit.transform.runner import log_file, project_dir
+
+    project = tmp_path / "dbt"
+    shutil.copytree(project_dir(), project, ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "macros" / "render_save.sql").write_text(RENDER_SAVE)
+    monkeypatch.setenv("POLIT_DBT_PROJECT", str(project))
+    incremental = {*MODELS, *INSIGHTS} - {"terms_trending"}
+    cursors = {m: {"loaded_at": "2026-03-04 05:06:07.080900+00", "previous": None}
+               for m in incremental}  # fmt: skip
+    monkeypatch.setenv("POLIT_CURSORS", json.dumps(cursors))
+    work = tmp_path / "work"
+    import dbt.adapters.bigquery.connections as bqc
+
+    with mock.patch.object(bqc, "create_bigquery_client", lambda c: FakeBigQueryClient(())):
+        run_dbt(["run-operation", "polit_render_save_cursors"], BQ_URL, workdir=work)
+    log = log_file(work).read_text()
+    sql = log[log.index("SAVE<<") + 6 : log.index(">>SAVE")]
+    statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
+    assert [type(s).__name__ for s in statements][-1] == "Merge"
+    merge = statements[-1].sql("bigquery")
+    assert sorted(set(re.findall(r"SELECT '(\w+)' AS model", merge))) == sorted(incremental)
+    raw = {"raw_posts": "_loaded_at", "raw_threads": "_loaded_at"}
+    assert partition_filter_violations(sql.split(";")[-1], raw) == []
+    assert merge.count("FOR SYSTEM_TIME AS OF") == 2  # raw posts (posts), raw threads (threads)
 
 
 def test_exposures_name_exactly_the_marts_the_dashboard_reads(bq_work):

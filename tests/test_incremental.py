@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from polit.lake.schema import TABLES
+from polit.lake.store import Lake
 from polit.transform import transform
+from polit.transform.runner import log_file
 from tests.helpers.replay_helpers import post, replay_crawl, write_recording
-from tests.helpers.warehouse import build_in_parts, digests, query, replayed_lake
+from tests.helpers.warehouse import build_in_parts, digests, load, query, replayed_lake
 
 START = datetime(2023, 3, 27, tzinfo=UTC)
 HOURS = [0, 1, 2, 3, 5, 30, 50]  # the snapshots: the last two a day and two days later
@@ -74,6 +77,8 @@ def late_board(out: Path) -> Path:
 def _incremental_equals_full_refresh(lake: Path, tmp_path: Path, parts: int) -> Path:
     path, work = tmp_path / "w.duckdb", tmp_path / "dbt"
     build_in_parts(lake, path, work, parts)
+    # the cursors, new every run, reach dbt without making it parse the project again
+    assert log_file(work).read_text().count("Unable to do partial parsing") == 1  # the first
     incremental = digests(path)
     shutil.copy(path, tmp_path / "incremental.duckdb")
     transform(str(path), full_refresh=True, workdir=work, quiet=True)
@@ -104,6 +109,30 @@ def test_late_changes_land_in_the_right_rows(tmp_path):
     ]
     files = query(path, "select file_md5, sum(posts) from image_posts_daily group by 1")
     assert dict(files) == {MD5: 2}  # 104's file was deleted
+
+
+def test_a_build_whose_cursors_are_not_saved_reruns_to_a_full_refresh(tmp_path):
+    """The cursors are saved once, at the end of a run (on-run-end): a run killed after its
+    models' rows but before that leaves the old cursors; the rerun recomputes more and
+    reaches the rows of a full refresh."""
+    lake, path, work = tmp_path / "lake", tmp_path / "w.duckdb", tmp_path / "dbt"
+    replay_crawl(late_board(tmp_path / "rec"), lake)
+    n = {t: len(Lake(str(lake)).files(t)) for t in TABLES}
+    load(lake, path, {t: slice(0, n[t] // 2) for t in TABLES})
+    transform(str(path), workdir=work, quiet=True)
+    cursors = "select model, loaded_at from polit_cursors order by model"
+    saved = query(path, cursors)
+    assert len(saved) >= 17 and all(loaded_at for _, loaded_at in saved)
+    load(lake, path)  # the rest
+    transform(str(path), workdir=work, quiet=True, dbt_vars={"polit_save_cursors": False})
+    assert query(path, cursors) == saved  # rows built, cursors not saved: the kill
+    transform(str(path), workdir=work, quiet=True)
+    moved = dict(query(path, cursors))
+    assert all(moved[m] > at for m, at in saved)
+    incremental = digests(path)
+    transform(str(path), full_refresh=True, workdir=work, quiet=True)
+    full = digests(path)
+    assert {t for t in full if incremental[t] != full[t]} == set()
 
 
 @pytest.mark.slow

@@ -36,15 +36,91 @@
 
 
 {#-
-    Each mart's cursor, in the table `polit_cursors` (model, loaded_at): the newest
-    `loaded_at` among its inputs when it last ran, saved by its post-hook (save_cursor) in
-    the same transaction as its rows on DuckDB. A mart whose new input makes no row of its
-    own (no deletion this hour, a board without flags) still moves on. A missing cursor reads
-    as the beginning of time: everything is recomputed.
+    Each incremental model's cursor, in the table `polit_cursors` (model, loaded_at, previous):
+    the newest `loaded_at` among its inputs when it last ran. `polit transform` reads the
+    table once before the build and passes it in $POLIT_CURSORS (cursor_of); the
+    on-run-end hook save_cursors writes every built model's new cursor in one MERGE. A mart
+    whose new input makes no row of its own (no deletion this hour, a board without flags)
+    still moves on. A missing cursor reads as the beginning of time: everything is recomputed.
 -#}
 {% macro cursor_table(relation=none) -%}
     {%- set relation = relation or this -%}
     {{ return(api.Relation.create(database=relation.database, schema=relation.schema, identifier='polit_cursors')) }}
+{%- endmacro %}
+
+{#- [loaded_at, previous] of `model_name` as this build found them: literals
+    'YYYY-MM-DD HH:MM:SS.ffffff+00' or none. From $POLIT_CURSORS, JSON that polit transform
+    reads before the build (src/polit/transform/cursors.py; read only while models run, so
+    that its change is no reason for dbt to parse again); without it (a plain `dbt build`)
+    one query per model, kept on the node while it compiles. -#}
+{% macro cursor_of(model_name) -%}
+    {%- set given = env_var('POLIT_CURSORS', '') if execute else '' -%}
+    {%- set cursors = fromjson(given) if given else none -%}
+    {%- if cursors is mapping -%}
+        {%- set row = cursors.get(model_name) or {} -%}
+        {{ return([row.get('loaded_at') or none, row.get('previous') or none]) }}
+    {%- endif -%}
+    {%- set key = 'polit_cursor_of_' ~ model_name -%}
+    {%- if model is mapping and key in model -%}
+        {{ return(model[key]) }}
+    {%- endif -%}
+    {%- set result = [none, none] -%}
+    {%- set nodes = [] -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.alias == model_name -%}
+        {%- do nodes.append(node) -%}
+    {%- endfor -%}
+    {%- if execute and nodes and adapter.get_relation(nodes[0].database, nodes[0].schema, 'polit_cursors') is not none -%}
+        {%- set rows = run_query(
+            'select ' ~ cursor_literal_sql('loaded_at') ~ ', ' ~ cursor_literal_sql('previous')
+            ~ ' from ' ~ cursor_table(nodes[0]) ~ " where model = '" ~ model_name ~ "'"
+        ).rows -%}
+        {%- if rows -%}
+            {%- set result = [rows[0][0] or none, (rows[0][1] if rows[0] | length > 1 else none) or none] -%}
+        {%- endif -%}
+        {%- if model is mapping -%}
+            {%- do model.update({key: result}) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(result) }}
+{%- endmacro %}
+
+{#- A timestamp column as the literal text cursor_of returns. -#}
+{% macro cursor_literal_sql(column) -%}
+    {{ return(adapter.dispatch('cursor_literal_sql', 'polit')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__cursor_literal_sql(column) -%}
+    strftime({{ column }} at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00')
+{%- endmacro %}
+
+{% macro bigquery__cursor_literal_sql(column) -%}
+    format_timestamp("%Y-%m-%d %H:%M:%E6S+00", {{ column }})
+{%- endmacro %}
+
+{#- A cursor literal (or none) as a SQL timestamp. -#}
+{% macro cursor_timestamp(literal) -%}
+    {{ return(adapter.dispatch('cursor_timestamp', 'polit')(literal)) }}
+{%- endmacro %}
+
+{% macro duckdb__cursor_timestamp(literal) -%}
+    {{ return("timestamptz '" ~ literal ~ "'" if literal else 'cast(null as timestamptz)') }}
+{%- endmacro %}
+
+{% macro bigquery__cursor_timestamp(literal) -%}
+    {{ return("timestamp('" ~ literal ~ "')" if literal else 'cast(null as timestamp)') }}
+{%- endmacro %}
+
+{#- [the cursor less `hours`, the day `days` before it] as literals; none: the beginning. -#}
+{% macro cursor_bounds(literal, hours=0, days=0) -%}
+    {%- if not literal -%}
+        {{ return(['0001-01-01 00:00:00+00', '0001-01-01 00:00:00+00']) }}
+    {%- endif -%}
+    {%- set dt = modules.datetime -%}
+    {%- set at = dt.datetime.strptime(literal[:26], '%Y-%m-%d %H:%M:%S.%f') -%}
+    {{ return([
+        (at - dt.timedelta(hours=hours | int)).strftime('%Y-%m-%d %H:%M:%S.%f') ~ '+00',
+        (at - dt.timedelta(days=days | int)).strftime('%Y-%m-%d 00:00:00+00'),
+    ]) }}
 {%- endmacro %}
 
 {% macro since_cursor(column='loaded_at') -%}
@@ -52,11 +128,9 @@
 {%- endmacro %}
 
 {% macro duckdb__since_cursor(column) -%}
-    {%- if adapter.get_relation(this.database, this.schema, 'polit_cursors') is not none -%}
-    {{ column }} > (
-        select coalesce(max(loaded_at), '-infinity'::timestamptz)
-        from {{ cursor_table() }} where model = '{{ this.identifier }}'
-    )
+    {%- set loaded_at = cursor_of(this.identifier)[0] -%}
+    {%- if loaded_at -%}
+    {{ column }} > {{ cursor_timestamp(loaded_at) }}
     {%- else -%}
     true
     {%- endif -%}
@@ -68,67 +142,102 @@
 {%- endmacro %}
 
 {#- (since, bound): this model's cursor less the lookback, and the day `late_change_days`
-    before it, as literals; one query per model (kept on the node while it compiles). -#}
+    before it, as literals (cursor_of). -#}
 {% macro bigquery_cursor() -%}
-    {%- if model is mapping and model.get('polit_cursor') -%}
-        {{ return(model['polit_cursor']) }}
-    {%- endif -%}
-    {%- set result = ['0001-01-01 00:00:00+00', '0001-01-01 00:00:00+00'] -%}
-    {%- if execute and adapter.get_relation(this.database, this.schema, 'polit_cursors') is not none -%}
-        {%- set rows = run_query(
-            'select format_timestamp("%Y-%m-%d %H:%M:%E6S+00", timestamp_sub(max(loaded_at), interval '
-            ~ (var('lookback_hours', 0) | int) ~ ' hour)), format_timestamp("%Y-%m-%d 00:00:00+00", '
-            ~ 'timestamp_sub(max(loaded_at), interval ' ~ (var('late_change_days') | int) ~ ' day)) from '
-            ~ cursor_table() ~ " where model = '" ~ this.identifier ~ "'"
-        ).rows -%}
-        {%- if rows and rows[0][0] -%}
-            {%- set result = [rows[0][0], rows[0][1]] -%}
-        {%- endif -%}
-        {%- if model is mapping -%}
-            {%- do model.update({'polit_cursor': result}) -%}
-        {%- endif -%}
-    {%- endif -%}
-    {{ return(result) }}
+    {{ return(cursor_bounds(cursor_of(this.identifier)[0], var('lookback_hours', 0), var('late_change_days'))) }}
 {%- endmacro %}
 
 
 {#-
-    The post-hook of every incremental model: its cursor becomes the newest `loaded_at` of the
-    models it reads. An incremental input has finished this build, so its own cursor is that
-    newest value (polit_cursors); a view over the raw tables is read since this cursor (a
-    literal on BigQuery, so that it prunes). The cursor never goes back; `previous` keeps the
-    one before, so that the tests read what this build changed (macros/tests.sql). One MERGE:
-    a kill leaves the old cursor or the new one.
+    The on-run-end hook (dbt_project.yml): one MERGE of the new cursor of every incremental
+    model built with success: the newest `loaded_at` of the models it reads. An incremental
+    input built in this run has the new cursor worked out here; one not built keeps its saved
+    cursor; a staging view (posts, threads) is read as its raw table's newest `_loaded_at`
+    since the model's cursor: a literal (pruned on BigQuery), and on BigQuery as of the
+    build's start, so that a load during the build moves no cursor past rows no model read.
+    The cursor never goes back; `previous` keeps the one before.
+    A kill before the hook leaves the old cursors: the next run recomputes more, and rebuilds
+    the same rows (every model is idempotent). `polit_save_cursors: false` skips the save.
 -#}
-{% macro save_cursor() -%}
-    {%- set upstream = ["'" ~ this.identifier ~ "'"] -%}
-    {%- set views = [] -%}
-    {%- for node_id in model.depends_on.nodes if node_id.startswith('model.') -%}
-        {%- set node = graph.nodes[node_id] -%}
-        {%- if node.config.materialized == 'incremental' -%}
-            {%- do upstream.append("'" ~ node.alias ~ "'") -%}
-        {%- else -%}
-            {%- do views.append(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) -%}
-        {%- endif -%}
+{% macro save_cursors(results) -%}
+    {%- if not execute or not var('polit_save_cursors', true) -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set terms = {} -%}
+    {%- set raw = [] -%}
+    {%- set where = [] -%}
+    {%- for result in results if result.node.resource_type == 'model'
+            and result.node.config.materialized == 'incremental' and result.status == 'success' -%}
+        {%- set node = result.node -%}
+        {%- do where.append(node) -%}
+        {%- set own = cursor_of(node.alias)[0] -%}
+        {%- set mine = [cursor_timestamp(own)] -%}
+        {%- for node_id in node.depends_on.nodes if node_id.startswith('model.') -%}
+            {%- set input = graph.nodes[node_id] -%}
+            {%- if input.config.materialized == 'incremental' -%}
+                {%- for term in terms.get(input.alias) or [cursor_timestamp(cursor_of(input.alias)[0])] if term not in mine -%}
+                    {%- do mine.append(term) -%}
+                {%- endfor -%}
+            {%- else -%}
+                {%- for source_id in input.depends_on.nodes if source_id.startswith('source.') -%}
+                    {%- set source = graph.sources[source_id] -%}
+                    {%- set relation = api.Relation.create(database=source.database, schema=source.schema, identifier=source.identifier) -%}
+                    {%- do raw.append(raw_newest(relation, own)) -%}
+                    {%- do mine.append('(select loaded_at from raw_' ~ (raw | length) ~ ')') -%}
+                {%- endfor -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- do terms.update({node.alias: mine}) -%}
     {%- endfor -%}
-    create table if not exists {{ cursor_table() }} (
+    {%- if not where -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set selects = [] -%}
+    {%- for node in where -%}
+        {%- set parts = [] -%}
+        {%- for term in terms[node.alias] -%}
+            {%- do parts.append('select ' ~ term ~ ' as t') -%}
+        {%- endfor -%}
+        {%- do selects.append("select '" ~ node.alias ~ "' as model, (select max(t) from (" ~ parts | join(' union all ') ~ ") as terms_) as loaded_at") -%}
+    {%- endfor -%}
+    {%- set table = cursor_table(where[0]) -%}
+    create table if not exists {{ table }} (
         model {{ type_string() }}, loaded_at {{ cursor_type() }}, previous {{ cursor_type() }}
     );
-    alter table {{ cursor_table() }} add column if not exists previous {{ cursor_type() }};
-    merge into {{ cursor_table() }} as cursors
+    merge into {{ table }} as cursors
     using (
-        select '{{ this.identifier }}' as model, max(loaded_at) as loaded_at from (
-            select loaded_at from {{ cursor_table() }} where model in ({{ upstream | join(', ') }})
-            {%- for relation in views %}
-            union all
-            select max(loaded_at) as loaded_at from {{ relation }} where {{ since_cursor() }}
-            {%- endfor %}
-        ) as inputs
+        with
+        {%- for read in raw %}
+        raw_{{ loop.index }} as ({{ read }}){% if not loop.last %},{% endif %}
+        {%- endfor %}
+        {%- if not raw %} no_raw as (select 1 as one){% endif %}
+        {%- for select in selects %}
+        {{ select }}
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
     ) as newest
     on cursors.model = newest.model
     when matched then update set previous = cursors.loaded_at, loaded_at = newest.loaded_at
     when not matched then insert (model, loaded_at, previous)
         values (newest.model, newest.loaded_at, null)
+{%- endmacro %}
+
+{#- The newest `_loaded_at` of a raw table since `since` (a cursor literal or none). -#}
+{% macro raw_newest(relation, since) -%}
+    {{ return(adapter.dispatch('raw_newest', 'polit')(relation, since)) }}
+{%- endmacro %}
+
+{% macro duckdb__raw_newest(relation, since) -%}
+    {{ return('select max(' ~ chan_loaded_at() ~ ') as loaded_at from ' ~ relation
+        ~ (' where ' ~ chan_loaded_at() ~ ' > ' ~ cursor_timestamp(since) if since else '')) }}
+{%- endmacro %}
+
+{% macro bigquery__raw_newest(relation, since) -%}
+    {{ return('select max(' ~ chan_loaded_at() ~ ') as loaded_at from ' ~ relation
+        ~ " for system_time as of timestamp('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "+00')"
+        ~ ' where ' ~ chan_loaded_at() ~ ' > ' ~ cursor_timestamp(since or '0001-01-01 00:00:00.000000+00')) }}
 {%- endmacro %}
 
 
@@ -311,7 +420,6 @@
         'unique_key': keys,
         'rebuild_present': present,
         'on_schema_change': 'append_new_columns',
-        'post_hook': ['{{ save_cursor() }}'],
     }) }}
 {%- endmacro %}
 
@@ -325,7 +433,6 @@
         },
         'cluster_by': cluster,
         'on_schema_change': 'append_new_columns',
-        'post_hook': ['{{ save_cursor() }}'],
     }) }}
 {%- endmacro %}
 

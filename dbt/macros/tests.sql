@@ -1,7 +1,7 @@
 {#
     Tests sized to the run. An incremental `polit transform` sets `test_changed_rows`: the
     data tests of every incremental model then read only the rows this build changed, those
-    with a `loaded_at` past the model's previous cursor (polit_cursors.previous), as a literal
+    with a `loaded_at` past the cursor the build started from (macro cursor_of), as a literal
     read before the test so that DuckDB skips older row groups and BigQuery older
     partitions. Testing costs what building did. `polit transform --full-tests` and every
     `--full-refresh` leave it off: every row is tested. A test's own `where` still applies.
@@ -47,27 +47,13 @@
     {%- if not incremental or adapter.get_relation(relation.database, relation.schema, 'polit_cursors') is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set rows = run_query(
-        "select " ~ previous_cursor_columns() ~ " from " ~ cursor_table(relation)
-        ~ " where model = '" ~ relation.identifier ~ "' and previous is not null"
-    ).rows -%}
-    {%- if not rows or not rows[0][0] -%}
+    {#- the cursor this build started from: the rows it changed are past it -#}
+    {%- set since = cursor_of(relation.identifier)[0] -%}
+    {%- if not since -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(adapter.dispatch('changed_rows_filter', 'polit')(relation, rows[0])) }}
-{%- endmacro %}
-
-{% macro previous_cursor_columns() -%}
-    {{ return(adapter.dispatch('previous_cursor_columns', 'polit')()) }}
-{%- endmacro %}
-
-{% macro duckdb__previous_cursor_columns() -%}
-    strftime(previous, '%Y-%m-%d %H:%M:%S.%f+00'), null
-{%- endmacro %}
-
-{% macro bigquery__previous_cursor_columns() -%}
-    format_timestamp("%Y-%m-%d %H:%M:%E6S+00", previous),
-    format_timestamp("%Y-%m-%d 00:00:00+00", timestamp_sub(previous, interval {{ var('late_change_days') | int }} day))
+    {%- set row = [since, cursor_bounds(since, 0, var('late_change_days'))[1]] -%}
+    {{ return(adapter.dispatch('changed_rows_filter', 'polit')(relation, row)) }}
 {%- endmacro %}
 
 {% macro duckdb__changed_rows_filter(relation, row) -%}

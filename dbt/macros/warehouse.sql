@@ -56,7 +56,7 @@
     holds. Loads never overlap a transform and their stamps only grow, so `>` the target's
     newest is exact; merging a row twice changes nothing, so `lookback_hours` (default 0)
     may widen it. DuckDB: a subquery. BigQuery: `relation` is the model itself and its
-    cursor is in polit_cursors (save_cursor), read before the run as a literal, so that the
+    cursor is in polit_cursors (save_cursors), read before the run as a literal, so that the
     filter prunes the raw tables' day partitions of `_loaded_at` (a subquery scans them all).
 #}
 {% macro loaded_since_last_run(relation, column='loaded_at') -%}

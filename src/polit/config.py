@@ -23,6 +23,9 @@ DEFAULT_USER_AGENT = "polit/0.1 (research archiver; +https://github.com/polit-da
 # 4chan's board names are a few lowercase letters or digits (pol, g, r9k, trash); the name
 # becomes a URL path and a file name, so anything else is refused before any I/O.
 BOARD_NAME = re.compile(r"[a-z0-9]{1,32}")
+# Not a setting: `polit transform` hands the models' cursors to dbt in this variable (JSON;
+# transform/cursors.py, macro cursor_of); whatever a user sets there is overwritten.
+DBT_CURSORS_ENV = "POLIT_CURSORS"
 
 
 class BoardNameError(ValueError):

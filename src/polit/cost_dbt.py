@@ -31,6 +31,7 @@ SUMMARY_VERSION = 4  # of the cached summary of dbt's manifest
 SKIPPED_DIRS = {"target", "logs", "dbt_packages", ".user.yml"}
 WINDOWS = ("run", "raw", "recent", "trend", "all")
 TMP = "__dbt_tmp"  # the temp table of a model's run: its rows, sized like the model's table
+RUN_NODE = "(run)"  # what a build runs once: its cursors read and saved
 PARTITION = "_partition"  # a read of the partition column only (TIMESTAMP or DATE: 8 bytes)
 
 
@@ -70,6 +71,12 @@ class DbtProject:
     unit_tests: int
     vars: dict[str, Any]
     where_override: bool = False  # the project overrides dbt's get_where_subquery
+    on_run_end: tuple[str, ...] = ()  # the project's on-run-end hooks (their Jinja)
+
+    @property
+    def saves_cursors(self) -> bool:
+        """The on-run-end hook save_cursors keeps polit_cursors (dbt/macros/incremental.sql)."""
+        return any("save_cursors" in hook for hook in self.on_run_end)
 
 
 def project_digest(project: Path) -> str:
@@ -118,17 +125,17 @@ def _parse(project: Path) -> dict[str, Any]:
 def summarize_manifest(manifest: dict[str, Any], dbt_vars: dict[str, Any]) -> dict[str, Any]:
     """What the cost model needs of dbt's manifest.json, as plain JSON."""
     nodes = manifest["nodes"]
-    models, seeds, tests = {}, [], []
+    models, seeds, tests, hooks = {}, [], [], []
     for node in nodes.values():
         kind, cfg = node["resource_type"], node.get("config") or {}
         if kind == "model":
-            hooks = [h.get("sql", "") for h in cfg.get("post-hook") or cfg.get("post_hook") or []]
+            post = [h.get("sql", "") for h in cfg.get("post-hook") or cfg.get("post_hook") or []]
             key = cfg.get("unique_key") or []
             models[node["name"]] = {
                 "unique_key": [key] if isinstance(key, str) else list(key),
                 "materialized": cfg.get("materialized"),
                 "strategy": cfg.get("incremental_strategy"),
-                "post_hooks": hooks,
+                "post_hooks": post,
                 "depends_on": [
                     n.split(".")[-1] for n in node["depends_on"]["nodes"] if n.startswith("model.")
                 ],
@@ -138,11 +145,14 @@ def summarize_manifest(manifest: dict[str, Any], dbt_vars: dict[str, Any]) -> di
             seeds.append(node["name"])
         elif kind == "test":
             tests.append(_test(node, nodes))
+        elif kind == "operation" and "on-run-end" in node["name"]:
+            hooks.append(node.get("raw_code") or "")
     return {
         "models": models,
         "seeds": sorted(seeds),
         "tests": sorted(tests, key=lambda t: t["name"]),
         "unit_tests": len(manifest.get("unit_tests") or {}),
+        "on_run_end": sorted(hooks),
         "vars": dbt_vars,
         "where_override": any(
             m.split(".")[-1].endswith("get_where_subquery") and m.split(".")[1] != "dbt"
@@ -210,6 +220,7 @@ def _project(summary: dict[str, Any]) -> DbtProject:
         unit_tests=int(summary["unit_tests"]),
         vars=dict(summary["vars"]),
         where_override=bool(summary.get("where_override")),
+        on_run_end=tuple(summary.get("on_run_end") or ()),
     )
 
 
@@ -263,6 +274,7 @@ class CostModels:
     entries: dict[str, dict[str, Any]]
     tests: dict[str, Any] = field(default_factory=dict)
     rebuild: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)  # [run]: once per build, not per model
 
 
 def load_cost_models(path: Path | None = None) -> CostModels:
@@ -287,6 +299,7 @@ def load_cost_models(path: Path | None = None) -> CostModels:
         models,
         dict(raw.get("tests", {})),
         dict(raw.get("rebuild", {})),
+        dict(raw.get("run", {})),
     )
 
 
@@ -317,11 +330,8 @@ def model_queries(
     if kind != "incremental":  # table (or anything else): rebuilt from all of its inputs
         return [*lookups, Query("create table as select", tuple(_whole(r) for r in reads))]
     own = model.name
-    cursor = Query("cursor", (Read("polit_cursors", None, "all"),))
-    cursors = [cursor] * int(entry.get("cursor_queries", 1))
     if model.strategy == "merge":
         queries = [
-            *cursors,
             *lookups,
             Query("new rows into a temp table", reads),
             Query(
@@ -335,19 +345,23 @@ def model_queries(
         ]
     else:
         queries = [
-            *cursors,
             *lookups,
             Query("touched days into a temp table", reads),
             Query("touched partitions", (Read(own + TMP, (PARTITION,), "recent"),)),
             # then a copy job per touched partition (copy_partitions): free
         ]
-    if any("save_cursor" in hook for hook in model.post_hooks):
-        # the cursors of its incremental inputs, and the staging views since its cursor
-        views = tuple(
-            Read(m, ("loaded_at",), "raw") for m in model.depends_on if m.startswith("stg_")
-        )
-        queries.append(Query("cursor: merge", (Read("polit_cursors", None, "all"), *views)))
     return queries
+
+
+def run_queries(project: DbtProject, cost_models: CostModels) -> list[Query]:
+    """What one build runs once, not per model (cost_models.toml [run]): the cursors read
+    before it and the on-run-end MERGE that saves them, when the project keeps cursors."""
+    if not project.saves_cursors:
+        return []
+    return [
+        Query(q["name"], tuple(_read(r) for r in q["read"]))
+        for q in cost_models.run.get("queries", [])
+    ]
 
 
 def _whole(read: Read) -> Read:
@@ -390,13 +404,13 @@ def data_test_queries(
 ) -> list[Query]:  # fmt: skip
     """The queries of one data test: over the recent window when it has a `where` config or,
     in an hourly build, the project's get_where_subquery override bounds it (cost_models.toml
-    [tests]: a model with `recent_column`, after a lookup of that column's newest value),
+    [tests]: a model with `recent_column`, after its `lookup` query if it has one),
     else over all of its table."""
     recent = cost_models.tests.get("recent_column")
     bounded = not full_tests and project.where_override and recent in table.columns
     queries = []
-    if bounded:
-        lookup = cost_models.tests["lookup"]
+    lookup = cost_models.tests.get("lookup")
+    if bounded and lookup:
         columns = tuple(lookup.get("columns", [recent]))
         read = Read(lookup.get("table", test.node), columns, lookup["window"])
         queries.append(Query(test.name, (read,), part=f"newest {recent}"))
@@ -571,6 +585,9 @@ def project_costs(
         nodes.append((cost, queries, tests_by_node.pop(name, [])))
     for name in project.seeds:
         nodes.append((NodeCost(name, "seed", "seed", None), [], tests_by_node.pop(name, [])))
+    once = run_queries(project, cost_models)
+    if once:
+        nodes.append((NodeCost(RUN_NODE, "run", None, None), once, []))
     if tests_by_node:
         raise CostModelError(f"tests on unknown nodes: {', '.join(sorted(tests_by_node))}")
 
@@ -610,7 +627,7 @@ def stored_tables(project: DbtProject) -> list[str]:
         m.name for m in project.models.values() if m.materialized not in ("view", "ephemeral")
     ]
     names += list(project.seeds)
-    if any("save_cursor" in h for m in project.models.values() for h in m.post_hooks):
+    if project.saves_cursors:
         names.append("polit_cursors")
     return names
 

@@ -6,7 +6,6 @@
         on_schema_change='append_new_columns',
         pre_hook="{{ set_merge_floor('polit_posts_floor', 'post_id', [ref('stg_chan__posts')]) }}",
         incremental_predicates=merge_floor_predicates('polit_posts_floor', 'post_id'),
-        post_hook="{{ save_cursor() }}",
         **posts_storage_config()
     )
 }}

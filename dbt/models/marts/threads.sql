@@ -7,8 +7,7 @@
         pre_hook="{{ set_merge_floor(
             'polit_threads_floor', 'thread_id', [ref('stg_chan__threads'), ref('posts')]
         ) }}",
-        incremental_predicates=merge_floor_predicates('polit_threads_floor', 'thread_id'),
-        post_hook="{{ save_cursor() }}"
+        incremental_predicates=merge_floor_predicates('polit_threads_floor', 'thread_id')
     )
 }}
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from polit.config import Settings
+from polit.transform.cursors import cursors_in_env, read_cursors
 from polit.transform.profiles import write_profiles
 from polit.warehouse.base import open_warehouse, parse_url
 from polit.warehouse.gate import writing
@@ -208,7 +209,8 @@ def transform(
     incremental models from all raw rows. The data tests read the rows the build changed
     (dbt var test_changed_rows, macros/tests.sql), or every row with `full_tests` or
     `full_refresh`.
-    `dbt_vars` override dbt_project.yml's vars."""
+    `dbt_vars` override dbt_project.yml's vars. The models' cursors are read once before the
+    build and passed to dbt in $POLIT_CURSORS (transform/cursors.py)."""
     started = time.monotonic()
     args = ["build"]
     if full_refresh:
@@ -219,28 +221,32 @@ def transform(
     if not (full_refresh or full_tests):
         dbt_vars.setdefault("test_changed_rows", True)
     args += ["--exclude", *excluded_tests(hourly=not (full_refresh or full_tests))]
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
     target = parse_url(warehouse_url)
     with contextlib.ExitStack() as stack:
         if target.kind == "duckdb":  # a running `polit serve` lets go of the file first
             stack.enter_context(writing(target.path))
         return _build(
-            warehouse_url, target.kind, target.path, args, workdir, quiet, started, on_node
-        )
+            warehouse_url, target.kind, target.path, args, dbt_vars, workdir, quiet, started,
+            on_node,
+        )  # fmt: skip
 
 
 def _build(
-    warehouse_url: str, kind: str, path: str, args: list[str], workdir: Path | None,
-    quiet: bool, started: float, on_node: OnNode | None,
+    warehouse_url: str, kind: str, path: str, args: list[str], dbt_vars: dict[str, Any],
+    workdir: Path | None, quiet: bool, started: float, on_node: OnNode | None,
 ) -> TransformReport:  # fmt: skip
     if kind == "duckdb" and Path(path).expanduser().exists():
         # opening adds the columns the lake gained since the raw tables were made (an
         # upgrade), which staging selects even before a load brings such files. A missing
         # file is left missing: dbt then fails on the absent raw tables, as it should.
         open_warehouse(warehouse_url).close()
+    if dbt_vars:
+        args = [*args, "--vars", json.dumps(dbt_vars)]
     workdir = workdir or build_dir(warehouse_url)
-    result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet, on_node=on_node)
+    # one query of the cursors, not one per model; in the environment, not a dbt var: a var
+    # that changes every run would make dbt parse the whole project every run
+    with cursors_in_env(read_cursors(warehouse_url)):
+        result = run_dbt(args, warehouse_url, workdir=workdir, quiet=quiet, on_node=on_node)
     report = TransformReport("build", log=log_file(workdir))
     for r in getattr(result.result, "results", []):
         if r.node.unique_id.startswith("exposure."):  # the dashboard, the report: nothing to build
