@@ -544,8 +544,8 @@ def test_vm_runs_watch_always_and_load_and_transform_on_timers() -> None:
     assert unit("polit-load.service")["ExecStart"].endswith(f"{image} load")
     assert unit("polit-transform.service")["ExecStart"].endswith(f"{image} transform")
     assert unit("polit-load.timer")["OnCalendar"] == "*-*-* *:35:00 UTC"  # the seed's :35
-    # after the load, every third hour: what polit cost's default `vm` design prices
-    assert unit("polit-transform.timer")["OnCalendar"] == "*-*-* 00/3:45:00 UTC"
+    # after the load, every second hour: what polit cost's default `vm` design prices
+    assert unit("polit-transform.timer")["OnCalendar"] == "*-*-* 00/2:45:00 UTC"
     from polit.cost import Assumptions
 
     a = Assumptions()

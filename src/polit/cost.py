@@ -9,7 +9,7 @@ Two designs (a month is 30 days, GiB = 2^30 bytes):
 
 - `vm` (the default: complete and the cheapest): `polit watch` on one always-free e2-micro
   VM writing the gs:// lake, and on the same VM `polit load` every hour and `polit
-  transform` every `transform_every_hours` (3: what fits BigQuery's free TiB of queries)
+  transform` every `transform_every_hours` (2: what fits BigQuery's free TiB of queries)
   into BigQuery. The VM reaches the API and Google's APIs over its external IPv6 address,
   which is not charged; an external IPv4 address is (`vm_network`, see prices.toml).
 - `cloud_run`: the hourly Cloud Run job (`polit run`: crawl --once, load, transform) started
@@ -366,7 +366,7 @@ class Assumptions:
     # vm: `polit transform` after every 3rd load: an hourly `dbt build` bills 3.4 GiB (1.8 GiB
     # of it BigQuery's 10 MiB minimum per table of each query), 2.4 TiB a month, beyond the
     # free TiB; every 3 hours fits in it
-    transform_every_hours: int = 3
+    transform_every_hours: int = 2
     retention_days: int = 30  # raw lake objects deleted after (lifecycle)
     cold_after_days: int | None = None  # ... moved to `cold_class` after; None: never
     cold_class: str = "NEARLINE"

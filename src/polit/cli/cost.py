@@ -76,10 +76,10 @@ def cost(
     transform_every_hours: Annotated[
         int,
         typer.Option(
-            help="vm: `polit transform` every this many hours (after a load); 3 fits BigQuery's "
+            help="vm: `polit transform` every this many hours (after a load); 2 fits BigQuery's "
             "free TiB of queries a month."
         ),
-    ] = 3,
+    ] = 2,
     vm_network: Annotated[
         str,
         typer.Option(

@@ -73,7 +73,7 @@ module "iam" {
   depends_on = [google_project_service.apis]
 }
 
-# runner = vm: `polit watch` all the time, `polit load` at :35 and `polit transform` at :45 of every third hour,
+# runner = vm: `polit watch` all the time, `polit load` at :35 and `polit transform` at :45 of every second hour,
 # on one always-free e2-micro VM, as the pipeline account.
 module "vm" {
   count                 = local.on_vm ? 1 : 0

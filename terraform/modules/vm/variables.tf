@@ -166,9 +166,9 @@ variable "load_calendar" {
 }
 
 variable "transform_calendar" {
-  description = "When `polit transform` runs: a systemd OnCalendar expression, UTC. Every third hour at :45, after that hour's load: an hourly `dbt build` bills ~2.4 TiB a month on BigQuery, beyond its free TiB (`polit cost --transform-every-hours 1`); `*-*-* *:45:00 UTC` for every hour."
+  description = "When `polit transform` runs: a systemd OnCalendar expression, UTC. Every second hour at :45, after that hour's load: an hourly `dbt build` bills ~1.7 TiB a month on BigQuery, beyond its free TiB (`polit cost --transform-every-hours 1`); `*-*-* *:45:00 UTC` for every hour."
   type        = string
-  default     = "*-*-* 00/3:45:00 UTC"
+  default     = "*-*-* 00/2:45:00 UTC"
 }
 
 variable "deletion_protection" {
