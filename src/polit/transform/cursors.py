@@ -14,10 +14,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from polit.config import DBT_CURSORS_ENV
 from polit.warehouse.base import parse_url
+from polit.warehouse.read import open_reader
 
 TABLE = "polit_cursors"
 LITERAL = "%Y-%m-%d %H:%M:%S.%f+00"
@@ -39,56 +39,25 @@ def cursors_in_env(cursors: dict[str, dict[str, str | None]]) -> Iterator[None]:
 
 
 def read_cursors(warehouse_url: str) -> dict[str, dict[str, str | None]]:
-    """One query of `polit_cursors` on the warehouse; {} when there is none."""
+    """One query of `polit_cursors`, through the read layer (read-only; BigQuery in
+    POLIT_BIGQUERY_LOCATION); {} when there is no warehouse file or no such table yet."""
     target = parse_url(warehouse_url)
-    if target.kind == "duckdb":
-        rows = _duckdb_rows(target.path)
-    else:
-        rows = _bigquery_rows(target.project, target.dataset)
-    return {model: {"loaded_at": loaded_at, "previous": previous}
-            for model, loaded_at, previous in rows}  # fmt: skip
-
-
-def _duckdb_rows(path: str) -> list[tuple[Any, ...]]:
-    import duckdb
-
-    file = Path(path).expanduser()
-    if not file.exists():
-        return []
-    con = duckdb.connect(str(file))
+    if target.kind == "duckdb" and not Path(target.path).expanduser().is_file():
+        return {}
+    reader = open_reader(warehouse_url)
     try:
-        if not _has_table(con):
-            return []
-        fmt = f"'{LITERAL}'"
-        return con.execute(
-            f"select model, strftime(loaded_at at time zone 'UTC', {fmt}),"
-            f" strftime(previous at time zone 'UTC', {fmt}) from main.{TABLE}"
-        ).fetchall()
+        if TABLE not in reader.tables():
+            return {}
+        if target.kind == "duckdb":
+            fmt = f"'{LITERAL}'"
+            literal = "strftime({} at time zone 'UTC', " + fmt + ")"
+            table = f"main.{TABLE}"
+        else:
+            literal = 'format_timestamp("%Y-%m-%d %H:%M:%E6S+00", {})'
+            table = f"`{target.project}.{target.dataset}.{TABLE}`"
+        sql = (f"select model, {literal.format('loaded_at')} as loaded_at,"
+               f" {literal.format('previous')} as previous from {table}")  # fmt: skip
+        rows = reader.arrow(sql).to_pylist()
     finally:
-        con.close()
-
-
-def _has_table(con: Any) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'main' and table_name = ?", [TABLE]
-    ).fetchall()  # fmt: skip
-    return bool(found[0][0])
-
-
-def _bigquery_rows(project: str, dataset: str) -> list[tuple[Any, ...]]:
-    from google.api_core.exceptions import NotFound
-    from google.cloud import bigquery
-
-    fmt = '"%Y-%m-%d %H:%M:%E6S+00"'
-    sql = (
-        f"select model, format_timestamp({fmt}, loaded_at), format_timestamp({fmt}, previous)"
-        f" from `{project}.{dataset}.{TABLE}`"
-    )
-    client = bigquery.Client(project=project)
-    try:
-        return [tuple(row.values()) for row in client.query(sql).result()]
-    except NotFound:
-        return []
-    finally:
-        client.close()
+        reader.close()
+    return {r["model"]: {"loaded_at": r["loaded_at"], "previous": r["previous"]} for r in rows}

@@ -221,27 +221,26 @@ def transform(
     if not (full_refresh or full_tests):
         dbt_vars.setdefault("test_changed_rows", True)
     args += ["--exclude", *excluded_tests(hourly=not (full_refresh or full_tests))]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
     target = parse_url(warehouse_url)
     with contextlib.ExitStack() as stack:
         if target.kind == "duckdb":  # a running `polit serve` lets go of the file first
             stack.enter_context(writing(target.path))
         return _build(
-            warehouse_url, target.kind, target.path, args, dbt_vars, workdir, quiet, started,
-            on_node,
-        )  # fmt: skip
+            warehouse_url, target.kind, target.path, args, workdir, quiet, started, on_node
+        )
 
 
 def _build(
-    warehouse_url: str, kind: str, path: str, args: list[str], dbt_vars: dict[str, Any],
-    workdir: Path | None, quiet: bool, started: float, on_node: OnNode | None,
+    warehouse_url: str, kind: str, path: str, args: list[str], workdir: Path | None,
+    quiet: bool, started: float, on_node: OnNode | None,
 ) -> TransformReport:  # fmt: skip
     if kind == "duckdb" and Path(path).expanduser().exists():
         # opening adds the columns the lake gained since the raw tables were made (an
         # upgrade), which staging selects even before a load brings such files. A missing
         # file is left missing: dbt then fails on the absent raw tables, as it should.
         open_warehouse(warehouse_url).close()
-    if dbt_vars:
-        args = [*args, "--vars", json.dumps(dbt_vars)]
     workdir = workdir or build_dir(warehouse_url)
     # one query of the cursors, not one per model; in the environment, not a dbt var: a var
     # that changes every run would make dbt parse the whole project every run
